@@ -1,0 +1,93 @@
+/**
+ * The one error type of rfc6455. Every failure the library reports is a `WebSocketError`
+ * with a stable machine-readable `code` string and, for protocol failures, the close status
+ * code the connection is failed with (RFC 6455 §7.4.1). This module is also the single place
+ * that maps an error kind to a close code, so the ladder 1002/1007/1008/1009/1011 lives here
+ * and nowhere else. It must not depend on Node.js.
+ */
+import { CloseCode } from './constants.js';
+
+/** Stable error codes, grouped by the close code they fail the connection with. */
+export const ErrorCode = {
+  // 1002 protocol error
+  InvalidOpcode: 'WS_ERR_INVALID_OPCODE',
+  UnexpectedRsvBits: 'WS_ERR_UNEXPECTED_RSV_BITS',
+  FragmentedControlFrame: 'WS_ERR_FRAGMENTED_CONTROL_FRAME',
+  ControlFrameTooLong: 'WS_ERR_CONTROL_FRAME_TOO_LONG',
+  MaskRequired: 'WS_ERR_EXPECTED_MASK',
+  MaskForbidden: 'WS_ERR_UNEXPECTED_MASK',
+  InvalidLength: 'WS_ERR_INVALID_LENGTH',
+  UnexpectedContinuation: 'WS_ERR_UNEXPECTED_CONTINUATION',
+  ExpectedContinuation: 'WS_ERR_EXPECTED_CONTINUATION',
+  InvalidCloseCode: 'WS_ERR_INVALID_CLOSE_CODE',
+  InvalidClosePayload: 'WS_ERR_INVALID_CLOSE_PAYLOAD',
+  // 1007 invalid payload data
+  InvalidUtf8: 'WS_ERR_INVALID_UTF8',
+  // 1009 message too big
+  FrameTooBig: 'WS_ERR_FRAME_TOO_BIG',
+  MessageTooBig: 'WS_ERR_MESSAGE_TOO_BIG',
+  TooManyFragments: 'WS_ERR_TOO_MANY_FRAGMENTS',
+  // 1008 policy violation
+  PolicyViolation: 'WS_ERR_POLICY_VIOLATION',
+  // 1011 internal error
+  InternalError: 'WS_ERR_INTERNAL',
+  // API misuse (thrown to the caller, never sent on the wire)
+  InvalidState: 'WS_ERR_INVALID_STATE',
+  InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
+} as const;
+/** One of the stable error code strings. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The close code each protocol error fails the connection with; API misuse has none. */
+const CLOSE_CODE_OF: Readonly<Record<ErrorCode, number | undefined>> = {
+  WS_ERR_INVALID_OPCODE: CloseCode.ProtocolError,
+  WS_ERR_UNEXPECTED_RSV_BITS: CloseCode.ProtocolError,
+  WS_ERR_FRAGMENTED_CONTROL_FRAME: CloseCode.ProtocolError,
+  WS_ERR_CONTROL_FRAME_TOO_LONG: CloseCode.ProtocolError,
+  WS_ERR_EXPECTED_MASK: CloseCode.ProtocolError,
+  WS_ERR_UNEXPECTED_MASK: CloseCode.ProtocolError,
+  WS_ERR_INVALID_LENGTH: CloseCode.ProtocolError,
+  WS_ERR_UNEXPECTED_CONTINUATION: CloseCode.ProtocolError,
+  WS_ERR_EXPECTED_CONTINUATION: CloseCode.ProtocolError,
+  WS_ERR_INVALID_CLOSE_CODE: CloseCode.ProtocolError,
+  WS_ERR_INVALID_CLOSE_PAYLOAD: CloseCode.ProtocolError,
+  WS_ERR_INVALID_UTF8: CloseCode.InvalidPayload,
+  WS_ERR_FRAME_TOO_BIG: CloseCode.MessageTooBig,
+  WS_ERR_MESSAGE_TOO_BIG: CloseCode.MessageTooBig,
+  WS_ERR_TOO_MANY_FRAGMENTS: CloseCode.MessageTooBig,
+  WS_ERR_POLICY_VIOLATION: CloseCode.PolicyViolation,
+  WS_ERR_INTERNAL: CloseCode.InternalError,
+  WS_ERR_INVALID_STATE: undefined,
+  WS_ERR_INVALID_ARGUMENT: undefined,
+};
+
+/**
+ * An error raised or reported by rfc6455.
+ *
+ * `code` is stable across releases and meant for programs; `message` is for people and may change.
+ * `closeCode` is the status the connection was (or will be) failed with, when the error is a
+ * protocol failure; it is `undefined` for API misuse such as sending on a closed connection.
+ */
+export class WebSocketError extends Error {
+  /** Stable machine-readable error code, e.g. `'WS_ERR_INVALID_UTF8'`. */
+  readonly code: ErrorCode;
+  /** Close status code this error fails the connection with, if it is a protocol failure. */
+  readonly closeCode: number | undefined;
+
+  /**
+   * @param code - stable error code; it decides `closeCode`
+   * @param message - lower-case human-readable description ("control frame too long")
+   */
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'WebSocketError';
+    this.code = code;
+    this.closeCode = CLOSE_CODE_OF[code];
+  }
+}
+
+/** The close code for any failure: the error's own, or 1011 for anything unexpected. */
+export function closeCodeOf(error: unknown): number {
+  if (error instanceof WebSocketError && error.closeCode !== undefined) return error.closeCode;
+  return CloseCode.InternalError;
+}

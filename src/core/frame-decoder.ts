@@ -1,0 +1,243 @@
+/**
+ * Incremental frame decoder (RFC 6455 §5.2). Bytes go in as chunks of any size; frames come out
+ * through a {@link FrameSink}: data-frame payloads are streamed as zero-copy, already unmasked
+ * views of the input (so a large frame is never held twice and text can be validated as it
+ * arrives), control-frame payloads (≤ 125 bytes) are delivered whole. The header parse consumes
+ * nothing until the whole header is there; only header bytes that straddle chunks are copied.
+ * Frame-local rules are enforced here: RSV bits without an extension, reserved opcodes, control
+ * frames fragmented or longer than 125 bytes, the mask bit against the role, minimal and 63-bit
+ * lengths, and the frame size limit, checked from the header before any payload is accepted.
+ * Sequence rules (continuations, message size, UTF-8, close payloads) belong to the protocol.
+ * The decoder takes ownership of its input: it unmasks payload bytes in place.
+ */
+import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD } from './constants.js';
+import { ErrorCode, WebSocketError } from './errors.js';
+import { applyMask } from './mask.js';
+
+/** Receives what a {@link FrameDecoder} decodes. Calls come strictly in stream order. */
+export interface FrameSink {
+  /** A data frame (text, binary or continuation) begins. `rsv` holds the RSV bits as in the first header byte (0x40 = RSV1). */
+  frameStart(opcode: number, fin: boolean, rsv: number, length: number): void;
+  /** Next unmasked piece of the current data frame's payload; never empty. The view stays valid: nothing else writes to it. */
+  framePayload(chunk: Uint8Array): void;
+  /** The current data frame is complete. */
+  frameEnd(): void;
+  /** A complete control frame (close, ping or pong) with its unmasked payload. */
+  controlFrame(opcode: number, payload: Uint8Array): void;
+  /** The input broke a frame-level rule; the decoder has stopped and ignores further input. */
+  frameError(error: WebSocketError): void;
+}
+
+/** Settings of a {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** Whether incoming frames must be masked (a server's decoder) or must not be (a client's). */
+  readonly expectMasked: boolean;
+  /** RSV bits a negotiated extension gives meaning to, as a mask of the first header byte (0x40 = RSV1). Default 0. */
+  readonly allowedRsv?: number;
+  /** Largest accepted payload of a single frame, in bytes. Default `Number.MAX_SAFE_INTEGER`. */
+  readonly maxFrameSize?: number;
+}
+
+const STATE_HEADER: number = 0;
+const STATE_PAYLOAD: number = 1;
+const STATE_HALTED: number = 2;
+
+/** The decoder for one direction of one connection. */
+export class FrameDecoder {
+  private readonly sink: FrameSink;
+  private readonly expectMasked: boolean;
+  private allowedRsv: number;
+  private readonly maxFrameSize: number;
+
+  private state: number = STATE_HEADER;
+  /** Header bytes that arrived at the end of a chunk, before the rest of the header. */
+  private readonly spill = new Uint8Array(14);
+  private spillLength = 0;
+
+  private opcode = 0;
+  private masked = false;
+  private remaining = 0;
+  private readonly maskKey = new Uint8Array(4);
+  private maskPhase = 0;
+  private readonly controlPayload = new Uint8Array(MAX_CONTROL_PAYLOAD);
+  private controlLength = 0;
+
+  /**
+   * @param sink - receives frames and errors
+   * @param options - role, negotiated RSV bits, frame size limit
+   */
+  constructor(sink: FrameSink, options: FrameDecoderOptions) {
+    this.sink = sink;
+    this.expectMasked = options.expectMasked;
+    this.allowedRsv = options.allowedRsv ?? 0;
+    this.maxFrameSize = options.maxFrameSize ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** True once the decoder has stopped, after an error or {@link FrameDecoder.halt}. */
+  get halted(): boolean {
+    return this.state === STATE_HALTED;
+  }
+
+  /** Change which RSV bits are accepted (after an extension is negotiated). */
+  setAllowedRsv(bits: number): void {
+    this.allowedRsv = bits;
+  }
+
+  /** Stop decoding for good: every later byte is ignored. A sink may call this from any callback. */
+  halt(): void {
+    this.state = STATE_HALTED;
+  }
+
+  /**
+   * Decode the next chunk of the byte stream. Never throws on any input: a broken frame is
+   * reported once through {@link FrameSink.frameError}. The chunk's payload bytes are unmasked in place.
+   */
+  push(chunk: Uint8Array): void {
+    const length = chunk.length;
+    let pos = 0;
+    while (this.state !== STATE_HALTED) {
+      if (this.state === STATE_HEADER) {
+        if (this.spillLength === 0) {
+          const used = this.parseHeader(chunk, pos, length - pos);
+          if (used === 0) {
+            if (this.state === STATE_HALTED) return;
+            this.spill.set(chunk.subarray(pos), 0);
+            this.spillLength = length - pos;
+            return;
+          }
+          pos += used;
+        } else {
+          const before = this.spillLength;
+          const take = Math.min(14 - before, length - pos);
+          this.spill.set(chunk.subarray(pos, pos + take), before);
+          const used = this.parseHeader(this.spill, 0, before + take);
+          if (used === 0) {
+            if (this.state === STATE_HALTED) return;
+            this.spillLength = before + take;
+            return;
+          }
+          this.spillLength = 0;
+          pos += used - before;
+        }
+        if (this.state === STATE_HALTED) return;
+        if (this.remaining === 0) {
+          this.finishFrame();
+          continue;
+        }
+        this.state = STATE_PAYLOAD;
+      }
+      if (pos >= length) return;
+      // STATE_PAYLOAD
+      const take = Math.min(this.remaining, length - pos);
+      const piece = chunk.subarray(pos, pos + take);
+      pos += take;
+      this.remaining -= take;
+      if (this.masked) {
+        applyMask(piece, piece, 0, this.maskKey, this.maskPhase);
+        this.maskPhase = (this.maskPhase + take) & 3;
+      }
+      if (isControlOpcode(this.opcode)) {
+        this.controlPayload.set(piece, this.controlLength);
+        this.controlLength += take;
+      } else {
+        this.sink.framePayload(piece);
+        if (this.state === STATE_HALTED) return;
+      }
+      if (this.remaining === 0) {
+        this.state = STATE_HEADER;
+        this.finishFrame();
+      }
+    }
+  }
+
+  private finishFrame(): void {
+    if (isControlOpcode(this.opcode)) {
+      // Copy out: the control buffer is reused for the next control frame.
+      const payload = this.controlPayload.slice(0, this.controlLength);
+      this.controlLength = 0;
+      this.sink.controlFrame(this.opcode, payload);
+    } else {
+      this.sink.frameEnd();
+    }
+  }
+
+  private fail(code: ErrorCode, message: string): number {
+    this.state = STATE_HALTED;
+    this.sink.frameError(new WebSocketError(code, message));
+    return 0;
+  }
+
+  /**
+   * Parse a header at `bytes[offset..offset+available)`. Returns the header length, or 0 when more
+   * bytes are needed or the header broke a rule (then the decoder is halted).
+   */
+  private parseHeader(bytes: Uint8Array, offset: number, available: number): number {
+    if (available < 2) return 0;
+    const b0 = bytes[offset]!;
+    const b1 = bytes[offset + 1]!;
+    const masked = (b1 & 0x80) !== 0;
+    const length7 = b1 & 0x7f;
+    const headerLength = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (masked ? 4 : 0);
+    if (available < headerLength) return 0;
+
+    const fin = (b0 & 0x80) !== 0;
+    const rsv = b0 & 0x70;
+    const opcode = b0 & 0x0f;
+    const control = isControlOpcode(opcode);
+
+    // "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_." (§5.2)
+    if (!isKnownOpcode(opcode)) return this.fail(ErrorCode.InvalidOpcode, `invalid opcode ${opcode}`);
+    // "If a nonzero value is received and none of the negotiated extensions defines the meaning of
+    // such a nonzero value, the receiving endpoint MUST _Fail the WebSocket Connection_." (§5.2)
+    // Extensions here define RSV bits for data frames only (RFC 7692 §6.1 forbids them on control frames).
+    if ((rsv & (control ? 0x70 : ~this.allowedRsv)) !== 0) {
+      return this.fail(ErrorCode.UnexpectedRsvBits, 'reserved bits set without a negotiated extension');
+    }
+    if (control) {
+      // "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented." (§5.5)
+      if (!fin) return this.fail(ErrorCode.FragmentedControlFrame, 'fragmented control frame');
+      if (length7 > MAX_CONTROL_PAYLOAD) return this.fail(ErrorCode.ControlFrameTooLong, 'control frame too long');
+    }
+    if (masked !== this.expectMasked) {
+      // "The server MUST close the connection upon receiving a frame that is not masked." /
+      // "A client MUST close a connection if it detects a masked frame." (§5.1)
+      return this.expectMasked
+        ? this.fail(ErrorCode.MaskRequired, 'client frame is not masked')
+        : this.fail(ErrorCode.MaskForbidden, 'server frame is masked');
+    }
+
+    let length = length7;
+    let p = offset + 2;
+    if (length7 === 126) {
+      length = (bytes[p]! << 8) | bytes[p + 1]!;
+      p += 2;
+      // "in all cases, the minimal number of bytes MUST be used to encode the length" (§5.2)
+      if (length < 126) return this.fail(ErrorCode.InvalidLength, 'payload length not minimally encoded');
+    } else if (length7 === 127) {
+      const high = ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
+      const low = ((bytes[p + 4]! << 24) | (bytes[p + 5]! << 16) | (bytes[p + 6]! << 8) | bytes[p + 7]!) >>> 0;
+      p += 8;
+      // "the most significant bit MUST be 0" (§5.2); beyond 2^53 - 1 a length cannot be represented exactly.
+      if (high > 0x1fffff) return this.fail(ErrorCode.InvalidLength, 'payload length too large');
+      length = high * 0x100000000 + low;
+      if (length < 65536) return this.fail(ErrorCode.InvalidLength, 'payload length not minimally encoded');
+    }
+    if (length > this.maxFrameSize) return this.fail(ErrorCode.FrameTooBig, 'frame too big');
+
+    if (masked) {
+      this.maskKey[0] = bytes[p]!;
+      this.maskKey[1] = bytes[p + 1]!;
+      this.maskKey[2] = bytes[p + 2]!;
+      this.maskKey[3] = bytes[p + 3]!;
+    }
+    this.opcode = opcode;
+    this.masked = masked;
+    this.remaining = length;
+    this.maskPhase = 0;
+    this.controlLength = 0;
+    if (!control) {
+      this.sink.frameStart(opcode, fin, rsv, length);
+    }
+    return headerLength;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Frame encoder (RFC 6455 §5.2). Turns one frame into one or two output chunks: small frames
+ * become a single buffer, large unmasked payloads are passed through untouched after a separate
+ * header chunk (no copy), and masked frames (clients) are written into a fresh buffer whose
+ * layout keeps the payload word-aligned with its source so masking runs on 32-bit words. The
+ * caller's payload is never modified. This module does no validation of frame sequences: the
+ * protocol decides what may be sent.
+ */
+import { type MaskKeyPool, applyMask } from './mask.js';
+
+/** Allocates a byte array of the given size; its contents may be uninitialised (e.g. `Buffer.allocUnsafe`). */
+export type Allocate = (size: number) => Uint8Array;
+
+/** Where encoded chunks are appended: an array of chunks (possibly holding other markers too). */
+export interface ChunkSink {
+  push(...chunks: Uint8Array[]): number;
+}
+
+/** Default allocator: a zero-filled `Uint8Array`. */
+export const allocateZeroed: Allocate = (size) => new Uint8Array(size);
+
+/** Unmasked payloads up to this size are copied next to their header: one chunk beats two small ones. */
+const MERGE_LIMIT = 1024;
+
+/** Encodes frames for one endpoint: masked with fresh keys for a client, unmasked for a server. */
+export class FrameEncoder {
+  private readonly maskKeys: MaskKeyPool | null;
+  private readonly allocate: Allocate;
+  private readonly key = new Uint8Array(4);
+
+  /**
+   * @param maskKeys - key source for a client ("a client MUST mask all frames that it sends to the server", §5.1); null for a server
+   * @param allocate - buffer allocator for headers and copies
+   */
+  constructor(maskKeys: MaskKeyPool | null, allocate: Allocate = allocateZeroed) {
+    this.maskKeys = maskKeys;
+    this.allocate = allocate;
+  }
+
+  /**
+   * Encode one frame and append its chunks to `out`.
+   *
+   * @param opcode - frame opcode (not validated here)
+   * @param payload - frame payload; kept by reference when large and unmasked, never modified
+   * @param fin - whether this is the final fragment of its message
+   * @param rsv - RSV bits as in the first header byte (0x40 = RSV1)
+   * @param out - receives one or two chunks that together are the frame
+   */
+  encode(opcode: number, payload: Uint8Array, fin: boolean, rsv: number, out: ChunkSink): void {
+    const length = payload.length;
+    const lengthBytes = length < 126 ? 0 : length < 65536 ? 2 : 8;
+    const maskKeys = this.maskKeys;
+    const headerLength = 2 + lengthBytes + (maskKeys === null ? 0 : 4);
+
+    let frame: Uint8Array;
+    if (maskKeys !== null) {
+      // Pad the allocation so payload and source share their alignment modulo 4.
+      const pad = (payload.byteOffset - headerLength) & 3;
+      const buffer = this.allocate(pad + headerLength + length);
+      frame = pad === 0 ? buffer : buffer.subarray(pad);
+    } else {
+      frame = this.allocate(length <= MERGE_LIMIT ? headerLength + length : headerLength);
+    }
+
+    frame[0] = (fin ? 0x80 : 0) | rsv | opcode;
+    const maskBit = maskKeys === null ? 0 : 0x80;
+    if (lengthBytes === 0) {
+      frame[1] = maskBit | length;
+    } else if (lengthBytes === 2) {
+      frame[1] = maskBit | 126;
+      frame[2] = length >>> 8;
+      frame[3] = length & 0xff;
+    } else {
+      frame[1] = maskBit | 127;
+      const high = Math.floor(length / 0x100000000);
+      frame[2] = high >>> 24;
+      frame[3] = (high >>> 16) & 0xff;
+      frame[4] = (high >>> 8) & 0xff;
+      frame[5] = high & 0xff;
+      frame[6] = length >>> 24;
+      frame[7] = (length >>> 16) & 0xff;
+      frame[8] = (length >>> 8) & 0xff;
+      frame[9] = length & 0xff;
+    }
+
+    if (maskKeys !== null) {
+      const key = this.key;
+      maskKeys.writeKey(key, 0);
+      const keyOffset = 2 + lengthBytes;
+      frame[keyOffset] = key[0]!;
+      frame[keyOffset + 1] = key[1]!;
+      frame[keyOffset + 2] = key[2]!;
+      frame[keyOffset + 3] = key[3]!;
+      applyMask(payload, frame, headerLength, key, 0);
+      out.push(frame);
+    } else if (length <= MERGE_LIMIT) {
+      frame.set(payload, headerLength);
+      out.push(frame);
+    } else {
+      out.push(frame, payload);
+    }
+  }
+}

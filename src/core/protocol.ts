@@ -1,0 +1,538 @@
+/**
+ * The sans-I/O WebSocket connection (RFC 6455 §5–§7) for either role. Bytes from the transport go
+ * in through `receiveData`/`receiveEof`; decoded events come out of `eventsReceived`, and the bytes
+ * to write (plus `SEND_EOF`, "half-close the transport now") out of `dataToSend`. Between them sits
+ * the state machine CONNECTING → OPEN → CLOSING → CLOSED: automatic pong in one replaceable slot,
+ * the close handshake with an echoed code, failure with the right close code and discard of all
+ * later input, the server closing TCP first and the client waiting for it (`closeExpected`). It
+ * never throws out of `receiveData` or `receiveEof`; the `send*` methods throw only for misuse
+ * (sending after close, an invalid close code). It has no sockets, timers or Node.js APIs.
+ */
+import { CloseCode, MAX_CLOSE_REASON_BYTES, Opcode, Role, State } from './constants.js';
+import { type CloseInfo, encodeClosePayload, parseClosePayload } from './close-payload.js';
+import { ErrorCode, WebSocketError } from './errors.js';
+import type { Extension } from './extension.js';
+import { FrameDecoder, type FrameSink } from './frame-decoder.js';
+import { type Allocate, allocateZeroed, FrameEncoder } from './frame-encoder.js';
+import { MaskKeyPool, type RandomFill, webCryptoRandomFill } from './mask.js';
+import { type Message, MessageAssembler } from './message-assembler.js';
+import { booleanOption, integerOption, rejectUnknownKeys } from './options.js';
+
+/** Marker in {@link Protocol.dataToSend} output: half-close the transport (TCP FIN) now. */
+export const SEND_EOF: unique symbol = Symbol('rfc6455.SEND_EOF');
+/** One item of {@link Protocol.dataToSend} output: bytes to write, or {@link SEND_EOF}. */
+export type OutgoingChunk = Uint8Array | typeof SEND_EOF;
+
+/** A ping frame arrived (the automatic pong, if enabled, is already queued). */
+export interface PingEvent {
+  readonly type: 'ping';
+  readonly data: Uint8Array;
+}
+/** A pong frame arrived. */
+export interface PongEvent {
+  readonly type: 'pong';
+  readonly data: Uint8Array;
+}
+/** A valid close frame arrived (the reply, if one was owed, is already queued). */
+export interface CloseFrameEvent {
+  readonly type: 'close';
+  /** The peer's status code; 1005 when its close frame had none. */
+  readonly code: number;
+  readonly reason: string;
+}
+/** The peer broke the protocol; the connection is being failed with `error.closeCode`. */
+export interface FailureEvent {
+  readonly type: 'error';
+  readonly error: WebSocketError;
+}
+/** The connection reached CLOSED (the transport is finished). Always the last event. */
+export interface ClosedEvent {
+  readonly type: 'closed';
+  /** The peer's close code; 1005 if its close frame had none; 1006 if it sent no close frame. */
+  readonly code: number;
+  readonly reason: string;
+  /** True when close frames went both ways before the transport closed. */
+  readonly wasClean: boolean;
+}
+/** Everything {@link Protocol.eventsReceived} can report. */
+export type ProtocolEvent = Message | PingEvent | PongEvent | CloseFrameEvent | FailureEvent | ClosedEvent;
+
+/** Settings of a {@link Protocol}. Every limit is checked when the protocol is made. */
+export interface ProtocolOptions {
+  /** `'client'` masks what it sends and rejects masked input; `'server'` the reverse. */
+  readonly role: Role;
+  /** Largest message payload accepted, in bytes (after reassembly). Default 64 MiB. */
+  readonly maxMessageSize?: number;
+  /** Largest single frame payload accepted, in bytes. Default: `maxMessageSize`. */
+  readonly maxFrameSize?: number;
+  /** Most frames one incoming message may have, empty ones included. Default 65,536. */
+  readonly maxFragments?: number;
+  /** Answer pings automatically. Default true. */
+  readonly autoPong?: boolean;
+  /** Split outgoing messages into frames of at most this many bytes; 0 sends each as one frame. Default 0. */
+  readonly fragmentSize?: number;
+  /** Negotiated extensions; their RSV bits become legal on the first frame of a message. Default none. */
+  readonly extensions?: readonly Extension[];
+  /** Start in CONNECTING (sends are queued, input is held) until {@link Protocol.open}. Default false. */
+  readonly connecting?: boolean;
+  /** Random source for client masking keys. Default: Web Crypto `getRandomValues`. */
+  readonly randomFill?: RandomFill;
+  /** Buffer allocator for frames and reassembly. Default: zero-filled `Uint8Array`. */
+  readonly allocate?: Allocate;
+  /** Whole-buffer UTF-8 check for text that arrives in one piece (e.g. `buffer.isUtf8`). Default: the built-in validator. */
+  readonly isUtf8?: (bytes: Uint8Array) => boolean;
+}
+
+/** Default `maxMessageSize`: 64 MiB. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+/** Default `maxFragments`. */
+export const DEFAULT_MAX_FRAGMENTS = 65_536;
+
+const OPTION_KEYS: ReadonlySet<string> = new Set([
+  'role',
+  'maxMessageSize',
+  'maxFrameSize',
+  'maxFragments',
+  'autoPong',
+  'fragmentSize',
+  'extensions',
+  'connecting',
+  'randomFill',
+  'allocate',
+  'isUtf8',
+]);
+
+const EMPTY = new Uint8Array(0);
+const textEncoder = new TextEncoder();
+
+/** One WebSocket connection's protocol logic, for a client or a server. */
+export class Protocol {
+  /** This endpoint's role. */
+  readonly role: Role;
+  private currentState: State;
+  private readonly decoder: FrameDecoder;
+  private readonly assembler: MessageAssembler;
+  private readonly encoder: FrameEncoder;
+  private readonly autoPong: boolean;
+  private readonly fragmentSize: number;
+  private extensionRsv: number;
+
+  private events: ProtocolEvent[] = [];
+  private output: OutgoingChunk[] = [];
+  /** Index in `output` of the queued automatic pong, or -1: at most one is ever pending. */
+  private pongIndex = -1;
+  private heldInput: Uint8Array[] | null = null;
+  private sendingFragmented = false;
+  private sentClose: CloseInfo | null = null;
+  private receivedClose: CloseInfo | null = null;
+  private eofSent = false;
+  private eofReceived = false;
+
+  /**
+   * @param options - role, limits and hooks
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for an unknown option or an out-of-range limit
+   */
+  constructor(options: ProtocolOptions) {
+    rejectUnknownKeys(options, OPTION_KEYS, 'Protocol');
+    if (options.role !== Role.Client && options.role !== Role.Server) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'option "role" must be "client" or "server"');
+    }
+    this.role = options.role;
+    const maxMessageSize = integerOption(options.maxMessageSize, 'maxMessageSize', DEFAULT_MAX_MESSAGE_SIZE, 0);
+    const maxFrameSize = integerOption(options.maxFrameSize, 'maxFrameSize', maxMessageSize, 0);
+    const maxFragments = integerOption(options.maxFragments, 'maxFragments', DEFAULT_MAX_FRAGMENTS, 1);
+    this.autoPong = booleanOption(options.autoPong, 'autoPong', true);
+    this.fragmentSize = integerOption(options.fragmentSize, 'fragmentSize', 0, 0);
+    const allocate = options.allocate ?? allocateZeroed;
+    this.extensionRsv = rsvOf(options.extensions ?? []);
+    this.currentState = booleanOption(options.connecting, 'connecting', false) ? State.Connecting : State.Open;
+    if (this.currentState === State.Connecting) this.heldInput = [];
+
+    this.assembler = new MessageAssembler({
+      maxMessageSize,
+      maxFragments,
+      allocate,
+      ...(options.isUtf8 === undefined ? {} : { isUtf8: options.isUtf8 }),
+      messageRsv: this.extensionRsv,
+    });
+    const sink: FrameSink = {
+      frameStart: (opcode, fin, rsv, length) => this.onFrameStart(opcode, fin, rsv, length),
+      framePayload: (chunk) => this.onFramePayload(chunk),
+      frameEnd: () => this.onFrameEnd(),
+      controlFrame: (opcode, payload) => this.onControlFrame(opcode, payload),
+      frameError: (error) => this.failWith(error),
+    };
+    this.decoder = new FrameDecoder(sink, {
+      expectMasked: this.role === Role.Server,
+      allowedRsv: this.extensionRsv,
+      maxFrameSize,
+    });
+    const maskKeys = this.role === Role.Client ? new MaskKeyPool(options.randomFill ?? webCryptoRandomFill) : null;
+    this.encoder = new FrameEncoder(maskKeys, allocate);
+  }
+
+  /** Current state: `State.Connecting`, `Open`, `Closing` or `Closed`. */
+  get state(): State {
+    return this.currentState;
+  }
+
+  /** The close frame this endpoint sent (code 1005 if it had none), or null. */
+  get closeSent(): CloseInfo | null {
+    return this.sentClose;
+  }
+
+  /** The close frame the peer sent (code 1005 if it had none), or null. */
+  get closeReceived(): CloseInfo | null {
+    return this.receivedClose;
+  }
+
+  /** Bytes of memory held by a partially received message (for monitoring and tests). */
+  get bufferedMessageBytes(): number {
+    return this.assembler.retainedBytes;
+  }
+
+  /**
+   * Leave CONNECTING once the opening handshake succeeded: queued sends are released and held
+   * input is processed. Extensions negotiated by the handshake may be given here.
+   *
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` unless the state is CONNECTING
+   */
+  open(extensions?: readonly Extension[]): void {
+    if (this.currentState !== State.Connecting) {
+      throw new WebSocketError(ErrorCode.InvalidState, 'open() is only valid while connecting');
+    }
+    if (extensions !== undefined) {
+      this.extensionRsv = rsvOf(extensions);
+      this.decoder.setAllowedRsv(this.extensionRsv);
+      this.assembler.setMessageRsv(this.extensionRsv);
+    }
+    this.currentState = State.Open;
+    const held = this.heldInput ?? [];
+    this.heldInput = null;
+    for (const chunk of held) this.receiveData(chunk);
+  }
+
+  /**
+   * Feed bytes received from the transport. The protocol takes ownership of `chunk`: it unmasks
+   * payloads in place and message events may hold views of it. Never throws.
+   */
+  receiveData(chunk: Uint8Array): void {
+    if (this.eofReceived || this.currentState === State.Closed) return;
+    if (this.heldInput !== null) {
+      this.heldInput.push(chunk);
+      return;
+    }
+    try {
+      this.decoder.push(chunk);
+    } catch (error) {
+      // Nothing in the decoder throws by design; an exhausted allocator still must not escape.
+      this.failWith(new WebSocketError(ErrorCode.InternalError, `internal error: ${String(error)}`));
+    }
+  }
+
+  /** The transport's read side ended (the peer sent FIN, or the transport is gone). Never throws. */
+  receiveEof(): void {
+    if (this.eofReceived) return;
+    this.eofReceived = true;
+    if (this.currentState === State.Closed) return;
+    this.decoder.halt();
+    this.assembler.reset();
+    if (this.currentState === State.Connecting) {
+      this.output = [];
+      this.heldInput = null;
+    }
+    this.sendEof();
+    this.setClosed();
+  }
+
+  /**
+   * Queue a text message (or its first fragment when `fin` is false).
+   *
+   * @param data - a string (encoded as UTF-8) or UTF-8 bytes, which are not validated here
+   * @param fin - false to start a fragmented message continued with {@link Protocol.sendContinuation}
+   * @param rsv - RSV bits of a negotiated extension to set on the first frame (e.g. 0x40 for a compressed message)
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` after a close frame was sent or while another message is being fragmented
+   */
+  sendText(data: Uint8Array | string, fin = true, rsv = 0): void {
+    this.sendData(Opcode.Text, typeof data === 'string' ? textEncoder.encode(data) : data, fin, rsv);
+  }
+
+  /**
+   * Queue a binary message (or its first fragment when `fin` is false).
+   *
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` after a close frame was sent or while another message is being fragmented
+   */
+  sendBinary(data: Uint8Array, fin = true, rsv = 0): void {
+    this.sendData(Opcode.Binary, data, fin, rsv);
+  }
+
+  /**
+   * Queue the next fragment of the message started with `fin = false`.
+   *
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` when no fragmented message is in progress
+   */
+  sendContinuation(data: Uint8Array, fin = true): void {
+    this.sendData(Opcode.Continuation, data, fin, 0);
+  }
+
+  /**
+   * Queue a ping (payload at most 125 bytes).
+   *
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` after a close frame was sent; `WS_ERR_INVALID_ARGUMENT` for a payload over 125 bytes
+   */
+  sendPing(data: Uint8Array = EMPTY): void {
+    this.sendControl(Opcode.Ping, data);
+  }
+
+  /**
+   * Queue an unsolicited pong, e.g. as a unidirectional heartbeat (§5.5.3).
+   *
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` after a close frame was sent; `WS_ERR_INVALID_ARGUMENT` for a payload over 125 bytes
+   */
+  sendPong(data: Uint8Array = EMPTY): void {
+    this.sendControl(Opcode.Pong, data);
+  }
+
+  /**
+   * Start the closing handshake: queue a close frame. Incoming messages are still delivered until
+   * the peer's close frame arrives.
+   *
+   * @param code - status code; omit for a close frame without one
+   * @param reason - UTF-8 reason of at most 123 bytes (needs a code)
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` unless OPEN; `WS_ERR_INVALID_ARGUMENT` for a code that may not be sent or a reason too long
+   */
+  sendClose(code?: number, reason: string | Uint8Array = ''): void {
+    if (this.currentState !== State.Open) {
+      throw new WebSocketError(ErrorCode.InvalidState, 'close frame can only be sent while open');
+    }
+    const payload = encodeClosePayload(code, reason);
+    this.queueClose(payload);
+    this.currentState = State.Closing;
+  }
+
+  /**
+   * Fail the connection (§7.1.7): send a close frame with `code` unless one was sent already,
+   * discard all further input, and for a server close the transport at once.
+   *
+   * @param code - close status code to send
+   * @param reason - short reason (truncated to 123 bytes of UTF-8)
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for a code that may not be sent
+   */
+  fail(code: number = CloseCode.InternalError, reason = ''): void {
+    if (this.currentState === State.Closed) return;
+    const payload = encodeClosePayload(code, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES));
+    this.decoder.halt();
+    this.assembler.reset();
+    if (this.currentState === State.Connecting) {
+      this.output = [];
+      this.heldInput = null;
+      this.sendEof();
+      this.setClosed();
+      return;
+    }
+    if (this.sentClose === null) this.queueClose(payload);
+    this.currentState = State.Closing;
+    // "the server MUST close the underlying TCP connection immediately" when it fails (§7.1.7 via §7.1.1).
+    if (this.role === Role.Server) this.sendEof();
+  }
+
+  /** Take the events decoded since the last call, oldest first. */
+  eventsReceived(): ProtocolEvent[] {
+    const events = this.events;
+    if (events.length === 0) return events;
+    this.events = [];
+    return events;
+  }
+
+  /** Whether {@link Protocol.dataToSend} has anything to hand out. */
+  hasDataToSend(): boolean {
+    return this.output.length !== 0 && this.currentState !== State.Connecting;
+  }
+
+  /**
+   * Take the bytes to write to the transport, in order; {@link SEND_EOF} means "half-close now"
+   * and is always last. Nothing is handed out while CONNECTING.
+   */
+  dataToSend(): OutgoingChunk[] {
+    if (this.currentState === State.Connecting) return [];
+    const output = this.output;
+    if (output.length === 0) return output;
+    this.output = [];
+    this.pongIndex = -1;
+    return output;
+  }
+
+  /**
+   * Whether the connection is expected to end soon: the I/O layer should arm its close timer and,
+   * when it fires, destroy the transport and call {@link Protocol.receiveEof}. True while CLOSING.
+   */
+  closeExpected(): boolean {
+    return this.currentState === State.Closing;
+  }
+
+  // -- receiving --------------------------------------------------------------------------------
+
+  private onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
+    const error = this.assembler.frameStart(opcode, fin, rsv, length);
+    if (error !== null) this.failWith(error);
+  }
+
+  private onFramePayload(chunk: Uint8Array): void {
+    const error = this.assembler.framePayload(chunk);
+    if (error !== null) this.failWith(error);
+  }
+
+  private onFrameEnd(): void {
+    const result = this.assembler.frameEnd();
+    if (result === null) return;
+    if (result instanceof WebSocketError) this.failWith(result);
+    else this.events.push(result);
+  }
+
+  private onControlFrame(opcode: number, payload: Uint8Array): void {
+    if (opcode === Opcode.Ping) {
+      this.events.push({ type: 'ping', data: payload });
+      // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless it
+      // already received a Close frame." (§5.5.2) Nothing may follow our own close frame either.
+      if (this.autoPong && this.sentClose === null) this.queuePong(payload);
+    } else if (opcode === Opcode.Pong) {
+      this.events.push({ type: 'pong', data: payload });
+    } else {
+      this.onCloseFrame(payload);
+    }
+  }
+
+  private onCloseFrame(payload: Uint8Array): void {
+    const parsed = parseClosePayload(payload);
+    if (parsed instanceof WebSocketError) {
+      this.failWith(parsed);
+      return;
+    }
+    this.receivedClose = parsed;
+    this.events.push({ type: 'close', code: parsed.code, reason: parsed.reason });
+    // After a close frame, the peer "MUST NOT send any more data frames" (§5.5.1): discard the rest.
+    this.decoder.halt();
+    this.assembler.reset();
+    if (this.sentClose === null) {
+      // "If an endpoint receives a Close frame and did not previously send a Close frame, the
+      // endpoint MUST send a Close frame in response. ... the endpoint typically echos the status
+      // code it received." (§5.5.1)
+      this.queueClose(parsed.code === CloseCode.NoStatusReceived ? EMPTY : encodeClosePayload(parsed.code));
+    }
+    this.currentState = State.Closing;
+    // "the server MUST close the underlying TCP connection immediately" once both close frames have
+    // been exchanged; "the client SHOULD wait for the server to close the connection" (§7.1.1).
+    if (this.role === Role.Server) this.sendEof();
+  }
+
+  private failWith(error: WebSocketError): void {
+    if (this.currentState === State.Closed || this.decoder.halted && this.sentClose !== null) {
+      this.decoder.halt();
+      return;
+    }
+    this.events.push({ type: 'error', error });
+    const code = error.closeCode ?? CloseCode.InternalError;
+    // A 1011 reason would only leak internals: send the code alone.
+    this.fail(code, code === CloseCode.InternalError ? '' : error.message);
+  }
+
+  // -- sending ----------------------------------------------------------------------------------
+
+  private assertCanSend(): void {
+    if (this.sentClose !== null || this.currentState === State.Closed) {
+      // "After sending a Close frame, the endpoint MUST NOT send any further data frames." (§5.5.1)
+      throw new WebSocketError(ErrorCode.InvalidState, 'cannot send after the close frame');
+    }
+  }
+
+  private sendData(opcode: number, data: Uint8Array, fin: boolean, rsv: number): void {
+    this.assertCanSend();
+    if (opcode === Opcode.Continuation) {
+      if (!this.sendingFragmented) {
+        throw new WebSocketError(ErrorCode.InvalidState, 'no fragmented message to continue');
+      }
+    } else if (this.sendingFragmented) {
+      throw new WebSocketError(ErrorCode.InvalidState, 'a fragmented message is still being sent');
+    }
+    if ((rsv & ~this.extensionRsv) !== 0) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'RSV bits not claimed by a negotiated extension');
+    }
+    const limit = this.fragmentSize;
+    if (limit === 0 || data.length <= limit) {
+      this.encoder.encode(opcode, data, fin, rsv, this.output);
+    } else {
+      let offset = 0;
+      let frameOpcode = opcode;
+      let frameRsv = rsv;
+      while (offset < data.length) {
+        const end = Math.min(offset + limit, data.length);
+        this.encoder.encode(frameOpcode, data.subarray(offset, end), fin && end === data.length, frameRsv, this.output);
+        offset = end;
+        frameOpcode = Opcode.Continuation;
+        frameRsv = 0;
+      }
+    }
+    this.sendingFragmented = !fin;
+  }
+
+  private sendControl(opcode: number, data: Uint8Array): void {
+    this.assertCanSend();
+    if (data.length > 125) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'control frame payload longer than 125 bytes');
+    }
+    this.encoder.encode(opcode, data, true, 0, this.output);
+  }
+
+  private queuePong(payload: Uint8Array): void {
+    // "If an endpoint receives a Ping frame and has not yet sent Pong frame(s) in response to
+    // previous Ping frame(s), the endpoint MAY elect to send a Pong frame for only the most
+    // recently processed Ping frame." (§5.5.3) One slot: a ping flood cannot grow memory.
+    const frame: Uint8Array[] = [];
+    this.encoder.encode(Opcode.Pong, payload, true, 0, frame);
+    if (this.pongIndex === -1) {
+      this.pongIndex = this.output.length;
+      this.output.push(frame[0]!);
+    } else {
+      this.output[this.pongIndex] = frame[0]!;
+    }
+  }
+
+  private queueClose(payload: Uint8Array): void {
+    const code = payload.length === 0 ? CloseCode.NoStatusReceived : (payload[0]! << 8) | payload[1]!;
+    this.sentClose = { code, reason: payload.length > 2 ? new TextDecoder().decode(payload.subarray(2)) : '' };
+    this.encoder.encode(Opcode.Close, payload, true, 0, this.output);
+  }
+
+  private sendEof(): void {
+    if (this.eofSent) return;
+    this.eofSent = true;
+    this.output.push(SEND_EOF);
+  }
+
+  private setClosed(): void {
+    this.currentState = State.Closed;
+    const received = this.receivedClose;
+    this.events.push({
+      type: 'closed',
+      code: received === null ? CloseCode.AbnormalClosure : received.code,
+      reason: received === null ? '' : received.reason,
+      wasClean: received !== null && this.sentClose !== null,
+    });
+  }
+}
+
+function rsvOf(extensions: readonly Extension[]): number {
+  let bits = 0;
+  for (const extension of extensions) bits |= extension.rsv & 0x70;
+  return bits;
+}
+
+/** Cut a string so its UTF-8 encoding fits in `maxBytes`, never inside a character. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (text.length * 3 <= maxBytes) return text;
+  const bytes = textEncoder.encode(text);
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return new TextDecoder().decode(bytes.subarray(0, end));
+}
