@@ -1,0 +1,152 @@
+/**
+ * Model-based test of the Protocol state machine: random sequences of sends, received frames
+ * (valid and invalid), garbage, EOF and fail() against a small reference model that predicts the
+ * state and whether each send is allowed; after every step the bytes written so far must obey
+ * the RFC's ordering rules.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildFrame, decodeChunks } from '../../test/helpers/frames.js';
+import { State } from './constants.js';
+import { Protocol, type ProtocolEvent, SEND_EOF } from './protocol.js';
+
+type Action =
+  | { kind: 'sendText'; text: string }
+  | { kind: 'sendPing' }
+  | { kind: 'sendClose'; code: number }
+  | { kind: 'fail'; code: number }
+  | { kind: 'recvText'; text: string }
+  | { kind: 'recvPing' }
+  | { kind: 'recvClose'; code: number }
+  | { kind: 'recvInvalid' }
+  | { kind: 'recvGarbage'; bytes: Uint8Array }
+  | { kind: 'eof' };
+
+const action: fc.Arbitrary<Action> = fc.oneof(
+  fc.record({ kind: fc.constant('sendText' as const), text: fc.string({ maxLength: 10 }) }),
+  fc.record({ kind: fc.constant('sendPing' as const) }),
+  fc.record({ kind: fc.constant('sendClose' as const), code: fc.constantFrom(1000, 1001, 4000) }),
+  fc.record({ kind: fc.constant('fail' as const), code: fc.constantFrom(1002, 1008, 1011) }),
+  fc.record({ kind: fc.constant('recvText' as const), text: fc.string({ maxLength: 10 }) }),
+  fc.record({ kind: fc.constant('recvPing' as const) }),
+  fc.record({ kind: fc.constant('recvClose' as const), code: fc.constantFrom(1000, 1001, 3000) }),
+  fc.record({ kind: fc.constant('recvInvalid' as const) }),
+  fc.record({ kind: fc.constant('recvGarbage' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 20 }) }),
+  fc.record({ kind: fc.constant('eof' as const) }),
+);
+
+interface Model {
+  state: State;
+  closeSent: boolean;
+  /** Input is being discarded: after a received close, a failure or EOF. */
+  discarding: boolean;
+  /** Garbage makes the decoder's fate unknowable to this model: stop predicting receive effects. */
+  unknown: boolean;
+}
+
+describe('Protocol model-based properties', () => {
+  it.each(['server', 'client'] as const)('%s: state, sends and output follow the model and the RFC ordering rules', (role) => {
+    fc.assert(
+      fc.property(fc.array(action, { maxLength: 40 }), (actions) => {
+        const p = new Protocol({ role, maxMessageSize: 1000 });
+        const model: Model = { state: State.Open, closeSent: false, discarding: false, unknown: false };
+        const written: Uint8Array[] = [];
+        let eofWritten = false;
+        const events: ProtocolEvent[] = [];
+        const peer = (frame: Parameters<typeof buildFrame>[0]) =>
+          buildFrame(role === 'server' ? { ...frame, mask: [7, 7, 7, 7] } : frame);
+
+        for (const a of actions) {
+          const before = p.state;
+          switch (a.kind) {
+            case 'sendText':
+            case 'sendPing': {
+              const allowed = !p.closeSent && p.state !== State.Closed;
+              if (!model.unknown) expect(allowed).toBe(!model.closeSent && model.state !== State.Closed);
+              const send = () => (a.kind === 'sendText' ? p.sendText(a.text) : p.sendPing());
+              if (allowed) send();
+              else expect(send).toThrow();
+              break;
+            }
+            case 'sendClose': {
+              const allowed = p.state === State.Open;
+              if (!model.unknown) expect(allowed).toBe(model.state === State.Open);
+              if (allowed) {
+                p.sendClose(a.code);
+                model.state = State.Closing;
+                model.closeSent = true;
+              } else expect(() => p.sendClose(a.code)).toThrow();
+              break;
+            }
+            case 'fail':
+              p.fail(a.code);
+              if (model.state !== State.Closed) {
+                model.state = State.Closing;
+                model.closeSent = true;
+                model.discarding = true;
+              }
+              break;
+            case 'recvText':
+              p.receiveData(peer({ opcode: 1, payload: a.text }));
+              break;
+            case 'recvPing':
+              p.receiveData(peer({ opcode: 9, payload: 'p' }));
+              break;
+            case 'recvClose':
+              p.receiveData(peer({ opcode: 8, payload: Uint8Array.of(a.code >> 8, a.code & 0xff) }));
+              if (!model.discarding && model.state !== State.Closed) {
+                model.state = State.Closing;
+                model.closeSent = true;
+                model.discarding = true;
+              }
+              break;
+            case 'recvInvalid':
+              p.receiveData(peer({ opcode: 4 }));
+              if (!model.discarding && model.state !== State.Closed) {
+                model.state = State.Closing;
+                model.closeSent = true;
+                model.discarding = true;
+              }
+              break;
+            case 'recvGarbage':
+              p.receiveData(a.bytes);
+              if (!model.discarding && model.state !== State.Closed) model.unknown = true;
+              break;
+            case 'eof':
+              p.receiveEof();
+              model.state = State.Closed;
+              model.discarding = true;
+              break;
+          }
+          // State never goes back.
+          expect(p.state).toBeGreaterThanOrEqual(before);
+          if (!model.unknown) expect(p.state).toBe(model.state);
+          for (const chunk of p.dataToSend()) {
+            expect(eofWritten, 'nothing after SEND_EOF').toBe(false);
+            if (chunk === SEND_EOF) eofWritten = true;
+            else written.push(chunk);
+          }
+          events.push(...p.eventsReceived());
+        }
+
+        // The whole output is a valid frame stream for the peer, with at most one close, and it is last.
+        const decoded = decodeChunks(written, { expectMasked: role === 'client' });
+        expect(decoded.error).toBeNull();
+        const closes = decoded.frames.filter((f) => f.opcode === 8);
+        expect(closes.length).toBeLessThanOrEqual(1);
+        if (closes.length === 1) expect(decoded.frames[decoded.frames.length - 1]!.opcode).toBe(8);
+        if (p.closeSent !== null) expect(closes).toHaveLength(1);
+        // A server that sent EOF had closed or failed; EOF only once (checked above).
+        if (eofWritten && p.state !== State.Closed) {
+          expect(role).toBe('server');
+          expect(closes).toHaveLength(1);
+        }
+        // 'closed' appears at most once, and last.
+        const closedIndex = events.findIndex((e) => e.type === 'closed');
+        if (closedIndex !== -1) expect(closedIndex).toBe(events.length - 1);
+        expect(p.state === State.Closed).toBe(closedIndex !== -1);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

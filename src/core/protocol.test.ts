@@ -1,0 +1,356 @@
+import { describe, expect, it } from 'vitest';
+import {
+  assertConnectionFailing,
+  assertFramesSent,
+  clientProtocol,
+  closeCodeOfFrame,
+  messages,
+  peerFrame,
+  sent,
+  serverProtocol,
+} from '../../test/helpers/protocol.js';
+import { CloseCode, Opcode, State } from './constants.js';
+import { ErrorCode, WebSocketError } from './errors.js';
+import { SEND_EOF } from './protocol.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const closePayload = (code: number, reason = '') => Uint8Array.from([code >> 8, code & 0xff, ...enc(reason)]);
+
+describe('options', () => {
+  it('rejects unknown keys and out-of-range limits', () => {
+    expect(() => serverProtocol({ maxPayload: 1 } as never)).toThrow(/unknown option "maxPayload"/);
+    expect(() => serverProtocol({ maxMessageSize: -1 })).toThrow(WebSocketError);
+    expect(() => serverProtocol({ maxFragments: 0 })).toThrow(/maxFragments/);
+    expect(() => serverProtocol({ autoPong: 'yes' as never })).toThrow(/boolean/);
+    // An own "__proto__" key (as JSON.parse makes) is just another unknown key.
+    expect(() => serverProtocol(JSON.parse('{"__proto__": {"maxMessageSize": 1}}'))).toThrow(/unknown option "__proto__"/);
+  });
+});
+
+describe('§5.1 masking', () => {
+  it('a server fails an unmasked frame with 1002', () => {
+    const p = serverProtocol();
+    p.receiveData(Uint8Array.of(0x81, 0x01, 0x78));
+    assertConnectionFailing(p, 1002);
+  });
+  it('a client fails a masked frame with 1002', () => {
+    const p = clientProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'x', mask: [1, 2, 3, 4] }));
+    assertConnectionFailing(p, 1002);
+  });
+  it('a client masks every frame it sends with a fresh key', () => {
+    const p = clientProtocol();
+    p.sendText('same');
+    p.sendText('same');
+    const raw = p.dataToSend() as Uint8Array[];
+    expect(raw[0]![1]! & 0x80).toBe(0x80);
+    expect(Array.from(raw[0]!.subarray(2, 6))).not.toEqual(Array.from(raw[1]!.subarray(2, 6)));
+  });
+  it('a server never masks', () => {
+    const p = serverProtocol();
+    p.sendBinary(new Uint8Array(3));
+    const raw = p.dataToSend() as Uint8Array[];
+    expect(raw[0]![1]! & 0x80).toBe(0);
+  });
+});
+
+describe('§5.2 base framing', () => {
+  it.each([0x40, 0x20, 0x10])('fails RSV bits %i without an extension with 1002', (rsv) => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'x', rsv }));
+    assertConnectionFailing(p, 1002);
+  });
+  it('fails a reserved opcode with 1002 and discards what follows', () => {
+    const p = serverProtocol();
+    p.receiveData(Uint8Array.from([...peerFrame(p, { opcode: 5 }), ...peerFrame(p, { opcode: Opcode.Text, payload: 'after' })]));
+    const events = p.eventsReceived();
+    expect(messages(events)).toEqual([]);
+    assertConnectionFailing(p, 1002, events);
+  });
+  it('accepts RSV1 on a first frame when an extension claims it', () => {
+    const p = serverProtocol({ extensions: [{ name: 'permessage-deflate', rsv: 0x40 }] });
+    p.receiveData(peerFrame(p, { opcode: Opcode.Binary, payload: 'zz', rsv: 0x40 }));
+    const [event] = p.eventsReceived();
+    expect(event).toMatchObject({ type: 'message', compressed: true });
+  });
+});
+
+describe('§5.4 fragmentation', () => {
+  it('reassembles fragments with control frames in between', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'fra', fin: false }));
+    p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: 'p' }));
+    p.receiveData(peerFrame(p, { opcode: Opcode.Continuation, payload: 'gmen', fin: false }));
+    p.receiveData(peerFrame(p, { opcode: Opcode.Pong, payload: 'q' }));
+    p.receiveData(peerFrame(p, { opcode: Opcode.Continuation, payload: 'ted', fin: true }));
+    const events = p.eventsReceived();
+    expect(events.map((e) => e.type)).toEqual(['ping', 'pong', 'message']);
+    expect(messages(events)).toEqual([[false, 'fragmented']]);
+    assertFramesSent(p, [[Opcode.Pong, 'p']]);
+  });
+  it('fails a continuation without a start with 1002', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Continuation, payload: 'x' }));
+    assertConnectionFailing(p, 1002);
+  });
+  it('fails a new message inside a fragmented one with 1002', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'a', fin: false }));
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'b' }));
+    assertConnectionFailing(p, 1002);
+  });
+  it('sends fragmented messages and refuses to interleave them', () => {
+    const p = serverProtocol();
+    expect(() => p.sendContinuation(enc('x'))).toThrow(/no fragmented message/);
+    p.sendText('Hel', false);
+    expect(() => p.sendBinary(enc('x'))).toThrow(/still being sent/);
+    p.sendPing(enc('between'));
+    p.sendContinuation(enc('lo'), true);
+    const out = sent(p);
+    expect(out.frames.map((f) => [f.opcode, f.fin])).toEqual([
+      [Opcode.Text, false],
+      [Opcode.Ping, true],
+      [Opcode.Continuation, true],
+    ]);
+  });
+  it('splits outgoing messages at fragmentSize', () => {
+    const p = serverProtocol({ fragmentSize: 4 });
+    p.sendText('0123456789');
+    const out = sent(p);
+    expect(out.frames.map((f) => [f.opcode, f.fin, new TextDecoder().decode(f.payload)])).toEqual([
+      [Opcode.Text, false, '0123'],
+      [Opcode.Continuation, false, '4567'],
+      [Opcode.Continuation, true, '89'],
+    ]);
+  });
+});
+
+describe('§5.5 control frames', () => {
+  it('fails a control frame over 125 bytes with 1002', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: new Uint8Array(126) }));
+    assertConnectionFailing(p, 1002);
+  });
+  it('fails a fragmented control frame with 1002', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Pong, fin: false }));
+    assertConnectionFailing(p, 1002);
+  });
+  it('§5.5.2 answers a ping with a pong carrying the same payload', () => {
+    const p = clientProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: 'Hello' }));
+    expect(p.eventsReceived()).toMatchObject([{ type: 'ping' }]);
+    assertFramesSent(p, [[Opcode.Pong, 'Hello']]);
+  });
+  it('§5.5.3 keeps one pending pong: a ping flood cannot grow the output', () => {
+    const p = serverProtocol();
+    for (let i = 0; i < 10_000; i++) p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: `ping ${i}` }));
+    expect(p.eventsReceived()).toHaveLength(10_000);
+    assertFramesSent(p, [[Opcode.Pong, 'ping 9999']]);
+  });
+  it('keeps the pending pong before a close frame queued later', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: 'a' }));
+    p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: 'b' }));
+    p.sendClose(1000);
+    const out = sent(p);
+    expect(out.frames.map((f) => f.opcode)).toEqual([Opcode.Pong, Opcode.Close]);
+    expect(new TextDecoder().decode(out.frames[0]!.payload)).toBe('b');
+    expect(closeCodeOfFrame(out.frames[1]!)).toBe(1000);
+  });
+  it('a pong slot drained with the output is never reused for later frames', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: 'one' }));
+    assertFramesSent(p, [[Opcode.Pong, 'one']]);
+    p.sendText('data');
+    p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: 'two' }));
+    assertFramesSent(p, [
+      [Opcode.Text, 'data'],
+      [Opcode.Pong, 'two'],
+    ]);
+  });
+  it('does not answer pings after its own close frame', () => {
+    const p = serverProtocol();
+    p.sendClose(1000);
+    sent(p);
+    p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: 'late' }));
+    expect(sent(p).frames).toEqual([]);
+  });
+  it('does not answer pings when autoPong is off, but reports them', () => {
+    const p = serverProtocol({ autoPong: false });
+    p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: 'x' }));
+    expect(p.eventsReceived()).toMatchObject([{ type: 'ping' }]);
+    expect(sent(p).frames).toEqual([]);
+  });
+  it('refuses to send a control payload over 125 bytes', () => {
+    expect(() => serverProtocol().sendPing(new Uint8Array(126))).toThrow(/125/);
+  });
+});
+
+describe('§5.5.1 / §7 closing handshake', () => {
+  it('peer-initiated, server side: echoes the code, then closes TCP first', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Close, payload: closePayload(4000, 'bye') }));
+    expect(p.eventsReceived()).toEqual([{ type: 'close', code: 4000, reason: 'bye' }]);
+    const out = sent(p);
+    expect(out.frames.map(closeCodeOfFrame)).toEqual([4000]);
+    expect(out.eof).toBe(true);
+    expect(out.raw[out.raw.length - 1]).toBe(SEND_EOF);
+    expect(p.state).toBe(State.Closing);
+    p.receiveEof();
+    expect(p.state).toBe(State.Closed);
+    expect(p.eventsReceived()).toEqual([{ type: 'closed', code: 4000, reason: 'bye', wasClean: true }]);
+  });
+  it('peer-initiated, client side: replies and waits for the server to close TCP', () => {
+    const p = clientProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Close, payload: closePayload(1001) }));
+    const out = sent(p);
+    expect(out.frames.map(closeCodeOfFrame)).toEqual([1001]);
+    expect(out.eof).toBe(false);
+    expect(p.closeExpected()).toBe(true);
+    p.receiveEof();
+    expect(sent(p).eof).toBe(true);
+    expect(p.eventsReceived().at(-1)).toEqual({ type: 'closed', code: 1001, reason: '', wasClean: true });
+  });
+  it('replies to an empty close frame with an empty close frame', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Close }));
+    expect(p.eventsReceived()).toEqual([{ type: 'close', code: 1005, reason: '' }]);
+    const out = sent(p);
+    expect(out.frames[0]!.payload).toHaveLength(0);
+  });
+  it('locally initiated: still delivers messages until the close reply, then the server closes TCP', () => {
+    const p = serverProtocol();
+    p.sendClose(1000, 'done');
+    expect(p.state).toBe(State.Closing);
+    expect(p.closeExpected()).toBe(true);
+    expect(sent(p).eof).toBe(false);
+    expect(() => p.sendText('late')).toThrow(WebSocketError);
+    expect(() => p.sendClose()).toThrow(/only be sent while open/);
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'in flight' }));
+    p.receiveData(peerFrame(p, { opcode: Opcode.Close, payload: closePayload(1000) }));
+    expect(messages(p.eventsReceived())).toEqual([[false, 'in flight']]);
+    const out = sent(p);
+    expect(out.frames).toEqual([]);
+    expect(out.eof).toBe(true);
+  });
+  it('discards everything after the peer close frame', () => {
+    const p = serverProtocol();
+    p.receiveData(Uint8Array.from([
+      ...peerFrame(p, { opcode: Opcode.Close, payload: closePayload(1000) }),
+      ...peerFrame(p, { opcode: Opcode.Text, payload: 'ignored' }),
+      ...peerFrame(p, { opcode: 3 }),
+    ]));
+    expect(p.eventsReceived().map((e) => e.type)).toEqual(['close']);
+  });
+  it.each([
+    ['1-byte payload', 1002, Uint8Array.of(0x03)],
+    ['code 1005 on the wire', 1002, closePayload(1005)],
+    ['code 1006 on the wire', 1002, closePayload(1006)],
+    ['code 999', 1002, closePayload(999)],
+    ['code 2000', 1002, closePayload(2000)],
+    ['code 5000', 1002, closePayload(5000)],
+    ['invalid UTF-8 reason', 1007, Uint8Array.of(0x03, 0xe8, 0xff)],
+  ])('fails a close frame with %s with %i', (_name, code, payload) => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Close, payload }));
+    assertConnectionFailing(p, code);
+  });
+  it('reports 1006 and not clean when TCP ends without a close frame', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'partial', fin: false }));
+    p.receiveEof();
+    expect(p.eventsReceived()).toEqual([{ type: 'closed', code: CloseCode.AbnormalClosure, reason: '', wasClean: false }]);
+    expect(sent(p).eof).toBe(true);
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'x' }));
+    p.receiveEof();
+    expect(p.eventsReceived()).toEqual([]);
+  });
+  it('refuses to send reserved close codes', () => {
+    const p = serverProtocol();
+    expect(() => p.sendClose(1006)).toThrow(WebSocketError);
+    expect(() => p.sendClose(1015)).toThrow(WebSocketError);
+    expect(p.state).toBe(State.Open);
+  });
+});
+
+describe('§8.1 text and limits', () => {
+  it('delivers text and binary messages', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'κόσμε' }));
+    p.receiveData(peerFrame(p, { opcode: Opcode.Binary, payload: Uint8Array.of(0xff, 0) }));
+    const events = p.eventsReceived();
+    expect(messages(events)[0]).toEqual([false, 'κόσμε']);
+    expect(events[1]).toMatchObject({ type: 'message', binary: true, data: Uint8Array.of(0xff, 0) });
+  });
+  it('fails invalid UTF-8 with 1007, even split across fragments', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: Uint8Array.of(0xce, 0xba, 0xe1), fin: false }));
+    expect(p.eventsReceived()).toEqual([]);
+    p.receiveData(peerFrame(p, { opcode: Opcode.Continuation, payload: Uint8Array.of(0xbd, 0xed, 0xa0, 0x80), fin: false }));
+    assertConnectionFailing(p, 1007);
+  });
+  it('fails a message over maxMessageSize with 1009 from the header', () => {
+    const p = serverProtocol({ maxMessageSize: 10 });
+    const frame = peerFrame(p, { opcode: Opcode.Binary, payload: new Uint8Array(11) });
+    p.receiveData(frame.subarray(0, 6));
+    assertConnectionFailing(p, 1009);
+  });
+  it('fails a frame over maxFrameSize with 1009', () => {
+    const p = serverProtocol({ maxFrameSize: 4 });
+    p.receiveData(peerFrame(p, { opcode: Opcode.Binary, payload: new Uint8Array(5) }));
+    assertConnectionFailing(p, 1009);
+  });
+  it('uses a short reason for protocol errors and none for 1011', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: 4 }));
+    const close = sent(p).frames[0]!;
+    expect(new TextDecoder().decode(close.payload.subarray(2))).toBe('invalid opcode 4');
+    const q = serverProtocol();
+    q.fail(1011, 'secret detail');
+    expect(sent(q).frames[0]!.payload).toHaveLength(15);
+  });
+});
+
+describe('CONNECTING', () => {
+  it('queues sends and holds input until open()', () => {
+    const p = serverProtocol({ connecting: true });
+    expect(p.state).toBe(State.Connecting);
+    p.sendText('early');
+    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'hi', rsv: 0x40 }));
+    expect(p.dataToSend()).toEqual([]);
+    expect(p.eventsReceived()).toEqual([]);
+    p.open([{ name: 'permessage-deflate', rsv: 0x40 }]);
+    expect(p.eventsReceived()).toMatchObject([{ type: 'message', compressed: true }]);
+    assertFramesSent(p, [[Opcode.Text, 'early']]);
+    expect(() => p.open()).toThrow(/only valid while connecting/);
+  });
+  it('fail() while connecting drops queued frames and half-closes', () => {
+    const p = clientProtocol({ connecting: true });
+    p.sendText('never');
+    p.fail(1002);
+    expect(p.state).toBe(State.Closed);
+    expect(p.dataToSend()).toEqual([SEND_EOF]);
+  });
+});
+
+describe('robustness', () => {
+  it('never throws out of receiveData, whatever the bytes', () => {
+    for (let seed = 1; seed < 200; seed++) {
+      const p = seed % 2 ? serverProtocol({ maxMessageSize: 1000 }) : clientProtocol({ maxMessageSize: 1000 });
+      let x = seed;
+      const bytes = new Uint8Array(512).map(() => ((x = (x * 1103515245 + 12345) >>> 0), x >>> 24));
+      expect(() => {
+        p.receiveData(bytes);
+        p.receiveEof();
+      }).not.toThrow();
+      expect(p.state).toBe(State.Closed);
+    }
+  });
+  it('reports errors with stable codes', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Continuation }));
+    const [event] = p.eventsReceived();
+    expect(event).toMatchObject({ type: 'error', error: { code: ErrorCode.UnexpectedContinuation, closeCode: 1002 } });
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * The built package, as users get it: `dist/` loaded through the `exports` map with both
+ * `import` and `require`, exposing the same public names, plus the bundled type declarations.
+ * `npm test` builds before running vitest, so `dist/` is current.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..');
+const publicNames = [
+  'Protocol',
+  'SEND_EOF',
+  'WebSocketError',
+  'ErrorCode',
+  'CloseCode',
+  'Opcode',
+  'State',
+  'Role',
+  'FrameDecoder',
+  'FrameEncoder',
+  'MessageAssembler',
+  'Utf8Validator',
+  'isValidUtf8',
+  'applyMask',
+  'MaskKeyPool',
+  'parseClosePayload',
+  'encodeClosePayload',
+];
+
+describe('built package', () => {
+  it('has ESM, CJS and type declarations', () => {
+    for (const file of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) {
+      expect(existsSync(join(root, file)), file).toBe(true);
+    }
+    const types = readFileSync(join(root, 'dist/index.d.ts'), 'utf8');
+    for (const name of ['Protocol', 'ProtocolOptions', 'ProtocolEvent', 'WebSocketError', 'SEND_EOF']) expect(types).toContain(name);
+  });
+
+  it('loads through the exports map with import() and require() in a plain Node process', () => {
+    const script = `
+      const esm = await import('rfc6455');
+      const { createRequire } = await import('node:module');
+      const cjs = createRequire(process.cwd() + '/')('rfc6455');
+      const names = ${JSON.stringify(publicNames)};
+      const report = names.map((n) => [n, typeof esm[n], typeof cjs[n]]);
+      const p = new cjs.Protocol({ role: 'server' });
+      p.sendText('hi');
+      console.log(JSON.stringify({ report, bytes: Array.from(p.dataToSend()[0]) }));
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    const { report, bytes } = JSON.parse(out) as { report: [string, string, string][]; bytes: number[] };
+    for (const [name, esmType, cjsType] of report) {
+      expect(esmType, `${name} via import`).not.toBe('undefined');
+      expect(cjsType, `${name} via require`).toBe(esmType);
+    }
+    expect(bytes).toEqual([0x81, 0x02, 0x68, 0x69]);
+  });
+
+  it('declares zero runtime dependencies and node >= 20', () => {
+    const pkg = createRequire(import.meta.url)('../package.json') as { dependencies?: object; engines: { node: string } };
+    expect(pkg.dependencies ?? {}).toEqual({});
+    expect(pkg.engines.node).toBe('>=20');
+  });
+});
