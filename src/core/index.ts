@@ -17,6 +17,7 @@ export {
   DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_MESSAGE_SIZE,
   type FailureEvent,
+  MAX_PENDING_PONGS,
   type OutgoingChunk,
   type PingEvent,
   type PongEvent,

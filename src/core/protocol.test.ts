@@ -11,7 +11,7 @@ import {
 } from '../../test/helpers/protocol.js';
 import { CloseCode, Opcode, State } from './constants.js';
 import { ErrorCode, WebSocketError } from './errors.js';
-import { SEND_EOF } from './protocol.js';
+import { MAX_PENDING_PONGS, SEND_EOF } from './protocol.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const closePayload = (code: number, reason = '') => Uint8Array.from([code >> 8, code & 0xff, ...enc(reason)]);
@@ -142,21 +142,27 @@ describe('§5.5 control frames', () => {
     expect(p.eventsReceived()).toMatchObject([{ type: 'ping' }]);
     assertFramesSent(p, [[Opcode.Pong, 'Hello']]);
   });
-  it('§5.5.3 keeps one pending pong: a ping flood cannot grow the output', () => {
+  it('answers each ping of a burst (Autobahn 2.10)', () => {
+    const p = serverProtocol();
+    for (let i = 0; i < 10; i++) p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: `payload-${i}` }));
+    assertFramesSent(p, Array.from({ length: 10 }, (_, i) => [Opcode.Pong, `payload-${i}`] as [number, string]));
+  });
+  it(`§5.5.3 keeps at most ${MAX_PENDING_PONGS} pending pongs: a ping flood cannot grow the output`, () => {
     const p = serverProtocol();
     for (let i = 0; i < 10_000; i++) p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: `ping ${i}` }));
     expect(p.eventsReceived()).toHaveLength(10_000);
-    assertFramesSent(p, [[Opcode.Pong, 'ping 9999']]);
+    const expected = Array.from({ length: MAX_PENDING_PONGS - 1 }, (_, i) => [Opcode.Pong, `ping ${i}`] as [number, string]);
+    assertFramesSent(p, [...expected, [Opcode.Pong, 'ping 9999']]);
   });
-  it('keeps the pending pong before a close frame queued later', () => {
+  it('keeps pending pongs before a close frame queued later', () => {
     const p = serverProtocol();
     p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: 'a' }));
     p.receiveData(peerFrame(p, { opcode: Opcode.Ping, payload: 'b' }));
     p.sendClose(1000);
     const out = sent(p);
-    expect(out.frames.map((f) => f.opcode)).toEqual([Opcode.Pong, Opcode.Close]);
-    expect(new TextDecoder().decode(out.frames[0]!.payload)).toBe('b');
-    expect(closeCodeOfFrame(out.frames[1]!)).toBe(1000);
+    expect(out.frames.map((f) => f.opcode)).toEqual([Opcode.Pong, Opcode.Pong, Opcode.Close]);
+    expect(new TextDecoder().decode(out.frames[1]!.payload)).toBe('b');
+    expect(closeCodeOfFrame(out.frames[2]!)).toBe(1000);
   });
   it('a pong slot drained with the output is never reused for later frames', () => {
     const p = serverProtocol();

@@ -2,7 +2,7 @@
  * The sans-I/O WebSocket connection (RFC 6455 §5–§7) for either role. Bytes from the transport go
  * in through `receiveData`/`receiveEof`; decoded events come out of `eventsReceived`, and the bytes
  * to write (plus `SEND_EOF`, "half-close the transport now") out of `dataToSend`. Between them sits
- * the state machine CONNECTING → OPEN → CLOSING → CLOSED: automatic pong in one replaceable slot,
+ * the state machine CONNECTING → OPEN → CLOSING → CLOSED: automatic pongs in a bounded queue,
  * the close handshake with an echoed code, failure with the right close code and discard of all
  * later input, the server closing TCP first and the client waiting for it (`closeExpected`). It
  * never throws out of `receiveData` or `receiveEof`; the `send*` methods throw only for misuse
@@ -103,6 +103,12 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 const EMPTY = new Uint8Array(0);
+/**
+ * Automatic pongs that may wait in the output at once. A burst of pings (Autobahn 2.10 sends ten in
+ * one write) gets one pong each; beyond this, the newest ping's pong replaces the last one queued,
+ * so a ping flood cannot grow memory.
+ */
+export const MAX_PENDING_PONGS = 16;
 const textEncoder = new TextEncoder();
 
 /** One WebSocket connection's protocol logic, for a client or a server. */
@@ -119,8 +125,10 @@ export class Protocol {
 
   private events: ProtocolEvent[] = [];
   private output: OutgoingChunk[] = [];
-  /** Index in `output` of the queued automatic pong, or -1: at most one is ever pending. */
-  private pongIndex = -1;
+  /** Automatic pongs queued in `output` since it was last drained (at most MAX_PENDING_PONGS). */
+  private pendingPongs = 0;
+  /** Index in `output` of the last automatic pong queued. */
+  private lastPongIndex = -1;
   private heldInput: Uint8Array[] | null = null;
   private sendingFragmented = false;
   private sentClose: CloseInfo | null = null;
@@ -358,7 +366,8 @@ export class Protocol {
     const output = this.output;
     if (output.length === 0) return output;
     this.output = [];
-    this.pongIndex = -1;
+    this.pendingPongs = 0;
+    this.lastPongIndex = -1;
     return output;
   }
 
@@ -486,14 +495,15 @@ export class Protocol {
   private queuePong(payload: Uint8Array): void {
     // "If an endpoint receives a Ping frame and has not yet sent Pong frame(s) in response to
     // previous Ping frame(s), the endpoint MAY elect to send a Pong frame for only the most
-    // recently processed Ping frame." (§5.5.3) One slot: a ping flood cannot grow memory.
+    // recently processed Ping frame." (§5.5.3) Bounded: a ping flood cannot grow memory.
     const frame: Uint8Array[] = [];
     this.encoder.encode(Opcode.Pong, payload, true, 0, frame);
-    if (this.pongIndex === -1) {
-      this.pongIndex = this.output.length;
+    if (this.pendingPongs < MAX_PENDING_PONGS) {
+      this.pendingPongs++;
+      this.lastPongIndex = this.output.length;
       this.output.push(frame[0]!);
     } else {
-      this.output[this.pongIndex] = frame[0]!;
+      this.output[this.lastPongIndex] = frame[0]!;
     }
   }
 

@@ -1,0 +1,48 @@
+/**
+ * The seed corpus: byte streams a peer could send, valid and invalid, for both roles. `npm run
+ * fuzz -- --write-corpus` writes them to `fuzz/corpus/` (committed); the runner mutates them.
+ */
+import { buildFrame, concatBytes, type RawFrame } from '../test/helpers/frames.js';
+
+const mask = [0x37, 0xfa, 0x21, 0x3d];
+const close = (code: number, reason = '') => Uint8Array.from([code >> 8, code & 0xff, ...new TextEncoder().encode(reason)]);
+
+const streams: Record<string, RawFrame[]> = {
+  'text': [{ opcode: 1, payload: 'Hello' }],
+  'fragmented-with-ping': [
+    { opcode: 1, payload: 'Hel', fin: false },
+    { opcode: 9, payload: 'ping' },
+    { opcode: 0, payload: 'lo', fin: true },
+  ],
+  'binary-16bit': [{ opcode: 2, payload: new Uint8Array(300).fill(0xab) }],
+  'binary-64bit-header': [{ opcode: 2, declaredLength: 70000, lengthBits: 64 }],
+  'close-with-reason': [{ opcode: 8, payload: close(1000, 'bye') }],
+  'close-empty': [{ opcode: 8 }],
+  'close-1-byte': [{ opcode: 8, payload: Uint8Array.of(3) }],
+  'invalid-utf8': [{ opcode: 1, payload: Uint8Array.of(0xce, 0xba, 0xed, 0xa0, 0x80) }],
+  'utf8-split-over-fragments': [
+    { opcode: 1, payload: Uint8Array.of(0xf0, 0x9f), fin: false },
+    { opcode: 0, payload: Uint8Array.of(0x98, 0x80) },
+  ],
+  'ping-pong': [{ opcode: 9, payload: 'a' }, { opcode: 10, payload: 'b' }],
+  'reserved-opcode': [{ opcode: 3 }],
+  'rsv-bits': [{ opcode: 1, rsv: 0x70, payload: 'x' }],
+  'huge-length': [{ opcode: 2, declaredLength: 1n << 63n, lengthBits: 64 }],
+  'control-126': [{ opcode: 9, payload: new Uint8Array(126) }],
+  'many-empty-fragments': [
+    { opcode: 2, fin: false },
+    ...Array.from({ length: 20 }, () => ({ opcode: 0, fin: false })),
+    { opcode: 0, fin: true },
+  ],
+  'data-after-close': [{ opcode: 8, payload: close(1001) }, { opcode: 1, payload: 'late' }],
+};
+
+/** Seed files by name: each stream both masked (client → server) and unmasked (server → client). */
+export function seedCorpus(): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  for (const [name, frames] of Object.entries(streams)) {
+    files.set(`masked-${name}.bin`, concatBytes(frames.map((f) => buildFrame({ ...f, mask }))));
+    files.set(`unmasked-${name}.bin`, concatBytes(frames.map((f) => buildFrame(f))));
+  }
+  return files;
+}
