@@ -118,15 +118,15 @@ describe('Protocol model-based properties', () => {
               model.discarding = true;
               break;
           }
-          // State never goes back.
-          expect(p.state).toBeGreaterThanOrEqual(before);
-          if (!model.unknown) expect(p.state).toBe(model.state);
+          events.push(...p.eventsReceived());
           for (const chunk of p.dataToSend()) {
             expect(eofWritten, 'nothing after SEND_EOF').toBe(false);
             if (chunk === SEND_EOF) eofWritten = true;
             else written.push(chunk);
           }
-          events.push(...p.eventsReceived());
+          // State never goes back.
+          expect(p.state).toBeGreaterThanOrEqual(before);
+          if (!model.unknown) expect(p.state).toBe(model.state);
         }
 
         // The whole output is a valid frame stream for the peer, with at most one close, and it is last.

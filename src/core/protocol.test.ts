@@ -280,6 +280,31 @@ describe('§5.5.1 / §7 closing handshake', () => {
   });
 });
 
+describe('§7.1.7 failing the connection', () => {
+  it('lets replies to messages before a bad frame (same chunk) go out ahead of the close frame', () => {
+    const p = serverProtocol();
+    p.receiveData(Uint8Array.from([...peerFrame(p, { opcode: Opcode.Text, payload: 'first' }), ...peerFrame(p, { opcode: 6 }), ...peerFrame(p, { opcode: Opcode.Text, payload: 'never' })]));
+    const events = p.eventsReceived();
+    expect(events.map((e) => e.type)).toEqual(['message', 'error']);
+    expect(p.state).toBe(State.Open);
+    p.sendText('reply to first');
+    const out = sent(p);
+    expect(out.frames.map((f) => f.opcode)).toEqual([Opcode.Text, Opcode.Close]);
+    expect(closeCodeOfFrame(out.frames[1]!)).toBe(1002);
+    expect(out.eof).toBe(true);
+    expect(p.state).toBe(State.Closing);
+    expect(() => p.sendText('too late')).toThrow(WebSocketError);
+  });
+  it('applies a pending failure when the transport ends first', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: 6 }));
+    p.receiveEof();
+    const out = sent(p);
+    expect(out.frames.map(closeCodeOfFrame)).toEqual([1002]);
+    expect(p.eventsReceived().map((e) => e.type)).toEqual(['error', 'closed']);
+  });
+});
+
 describe('§8.1 text and limits', () => {
   it('delivers text and binary messages', () => {
     const p = serverProtocol();

@@ -135,6 +135,12 @@ export class Protocol {
   private receivedClose: CloseInfo | null = null;
   private eofSent = false;
   private eofReceived = false;
+  /**
+   * A failure detected in received data, applied (close frame, server EOF) at the next
+   * `dataToSend()`: replies the application makes to messages delivered before the bad frame
+   * still go out, and the close frame is still the last frame.
+   */
+  private pendingFailure: { code: number; reason: string } | null = null;
 
   /**
    * @param options - role, limits and hooks
@@ -223,6 +229,11 @@ export class Protocol {
   /**
    * Feed bytes received from the transport. The protocol takes ownership of `chunk`: it unmasks
    * payloads in place and message events may hold views of it. Never throws.
+   *
+   * A protocol error in the input is reported as an `error` event and stops all further decoding
+   * at once; the failure itself (close frame, state CLOSING, a server's EOF) is applied by the next
+   * {@link Protocol.dataToSend}, so replies to messages that arrived before the bad frame in the
+   * same chunk can still be sent ahead of the close frame.
    */
   receiveData(chunk: Uint8Array): void {
     if (this.eofReceived || this.currentState === State.Closed) return;
@@ -245,6 +256,7 @@ export class Protocol {
     if (this.currentState === State.Closed) return;
     this.decoder.halt();
     this.assembler.reset();
+    this.applyPendingFailure();
     if (this.currentState === State.Connecting) {
       this.output = [];
       this.heldInput = null;
@@ -329,6 +341,7 @@ export class Protocol {
   fail(code: number = CloseCode.InternalError, reason = ''): void {
     if (this.currentState === State.Closed) return;
     const payload = encodeClosePayload(code, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES));
+    this.pendingFailure = null;
     this.decoder.halt();
     this.assembler.reset();
     if (this.currentState === State.Connecting) {
@@ -354,7 +367,7 @@ export class Protocol {
 
   /** Whether {@link Protocol.dataToSend} has anything to hand out. */
   hasDataToSend(): boolean {
-    return this.output.length !== 0 && this.currentState !== State.Connecting;
+    return (this.output.length !== 0 || this.pendingFailure !== null) && this.currentState !== State.Connecting;
   }
 
   /**
@@ -363,6 +376,7 @@ export class Protocol {
    */
   dataToSend(): OutgoingChunk[] {
     if (this.currentState === State.Connecting) return [];
+    this.applyPendingFailure();
     const output = this.output;
     if (output.length === 0) return output;
     this.output = [];
@@ -435,14 +449,23 @@ export class Protocol {
   }
 
   private failWith(error: WebSocketError): void {
-    if (this.currentState === State.Closed || this.decoder.halted && this.sentClose !== null) {
-      this.decoder.halt();
-      return;
-    }
+    this.decoder.halt();
+    this.assembler.reset();
+    if (this.currentState === State.Closed || this.pendingFailure !== null) return;
     this.events.push({ type: 'error', error });
+    // "the endpoint MUST NOT continue to attempt to process data (including a responding Close
+    // frame) from the remote endpoint after being instructed to _Fail the WebSocket Connection_" (§7.1.7)
     const code = error.closeCode ?? CloseCode.InternalError;
     // A 1011 reason would only leak internals: send the code alone.
-    this.fail(code, code === CloseCode.InternalError ? '' : error.message);
+    this.pendingFailure = { code, reason: code === CloseCode.InternalError ? '' : error.message };
+  }
+
+  private applyPendingFailure(): void {
+    const failure = this.pendingFailure;
+    if (failure === null) return;
+    this.pendingFailure = null;
+    if (this.currentState === State.Connecting) return;
+    this.fail(failure.code, failure.reason);
   }
 
   // -- sending ----------------------------------------------------------------------------------
