@@ -240,6 +240,17 @@ describe('§5.5.1 / §7 closing handshake', () => {
     expect(out.frames).toEqual([]);
     expect(out.eof).toBe(true);
   });
+  it('sends the close reply after replies to messages that arrived with the close frame', () => {
+    const p = serverProtocol();
+    p.receiveData(Uint8Array.from([...peerFrame(p, { opcode: Opcode.Text, payload: 'last words' }), ...peerFrame(p, { opcode: Opcode.Close, payload: closePayload(1000) })]));
+    expect(p.eventsReceived().map((e) => e.type)).toEqual(['message', 'close']);
+    expect(p.state).toBe(State.Open);
+    p.sendText('echo: last words');
+    const out = sent(p);
+    expect(out.frames.map((f) => f.opcode)).toEqual([Opcode.Text, Opcode.Close]);
+    expect(out.eof).toBe(true);
+    expect(p.state).toBe(State.Closing);
+  });
   it('discards everything after the peer close frame', () => {
     const p = serverProtocol();
     p.receiveData(Uint8Array.from([

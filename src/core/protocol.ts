@@ -136,11 +136,13 @@ export class Protocol {
   private eofSent = false;
   private eofReceived = false;
   /**
-   * A failure detected in received data, applied (close frame, server EOF) at the next
-   * `dataToSend()`: replies the application makes to messages delivered before the bad frame
-   * still go out, and the close frame is still the last frame.
+   * A close frame owed because of received data (a reply to the peer's close, or a failure),
+   * applied with the state change and a server's EOF at the next `dataToSend()`: replies the
+   * application makes to messages delivered before it still go out, and the close frame is still
+   * the last frame. "An endpoint MAY delay sending a Close frame until its current message is
+   * sent" (§5.5.1).
    */
-  private pendingFailure: { code: number; reason: string } | null = null;
+  private pendingClose: { failure: boolean; code: number; reason: string } | null = null;
 
   /**
    * @param options - role, limits and hooks
@@ -256,7 +258,7 @@ export class Protocol {
     if (this.currentState === State.Closed) return;
     this.decoder.halt();
     this.assembler.reset();
-    this.applyPendingFailure();
+    this.applyPendingClose();
     if (this.currentState === State.Connecting) {
       this.output = [];
       this.heldInput = null;
@@ -341,7 +343,7 @@ export class Protocol {
   fail(code: number = CloseCode.InternalError, reason = ''): void {
     if (this.currentState === State.Closed) return;
     const payload = encodeClosePayload(code, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES));
-    this.pendingFailure = null;
+    this.pendingClose = null;
     this.decoder.halt();
     this.assembler.reset();
     if (this.currentState === State.Connecting) {
@@ -367,7 +369,7 @@ export class Protocol {
 
   /** Whether {@link Protocol.dataToSend} has anything to hand out. */
   hasDataToSend(): boolean {
-    return (this.output.length !== 0 || this.pendingFailure !== null) && this.currentState !== State.Connecting;
+    return (this.output.length !== 0 || this.pendingClose !== null) && this.currentState !== State.Connecting;
   }
 
   /**
@@ -376,7 +378,7 @@ export class Protocol {
    */
   dataToSend(): OutgoingChunk[] {
     if (this.currentState === State.Connecting) return [];
-    this.applyPendingFailure();
+    this.applyPendingClose();
     const output = this.output;
     if (output.length === 0) return output;
     this.output = [];
@@ -439,33 +441,44 @@ export class Protocol {
     if (this.sentClose === null) {
       // "If an endpoint receives a Close frame and did not previously send a Close frame, the
       // endpoint MUST send a Close frame in response. ... the endpoint typically echos the status
-      // code it received." (§5.5.1)
-      this.queueClose(parsed.code === CloseCode.NoStatusReceived ? EMPTY : encodeClosePayload(parsed.code));
+      // code it received." (§5.5.1) Queued by the next dataToSend().
+      this.pendingClose = { failure: false, code: parsed.code, reason: '' };
+    } else {
+      this.closeHandshakeDone();
     }
+  }
+
+  /** Both close frames are out or in: "the server MUST close the underlying TCP connection
+   * immediately; the client SHOULD wait for the server to close the connection" (§7.1.1). */
+  private closeHandshakeDone(): void {
     this.currentState = State.Closing;
-    // "the server MUST close the underlying TCP connection immediately" once both close frames have
-    // been exchanged; "the client SHOULD wait for the server to close the connection" (§7.1.1).
     if (this.role === Role.Server) this.sendEof();
   }
 
   private failWith(error: WebSocketError): void {
     this.decoder.halt();
     this.assembler.reset();
-    if (this.currentState === State.Closed || this.pendingFailure !== null) return;
+    if (this.currentState === State.Closed || this.pendingClose?.failure === true) return;
     this.events.push({ type: 'error', error });
     // "the endpoint MUST NOT continue to attempt to process data (including a responding Close
     // frame) from the remote endpoint after being instructed to _Fail the WebSocket Connection_" (§7.1.7)
     const code = error.closeCode ?? CloseCode.InternalError;
     // A 1011 reason would only leak internals: send the code alone.
-    this.pendingFailure = { code, reason: code === CloseCode.InternalError ? '' : error.message };
+    this.pendingClose = { failure: true, code, reason: code === CloseCode.InternalError ? '' : error.message };
   }
 
-  private applyPendingFailure(): void {
-    const failure = this.pendingFailure;
-    if (failure === null) return;
-    this.pendingFailure = null;
-    if (this.currentState === State.Connecting) return;
-    this.fail(failure.code, failure.reason);
+  private applyPendingClose(): void {
+    const pending = this.pendingClose;
+    if (pending === null) return;
+    this.pendingClose = null;
+    if (pending.failure) {
+      this.fail(pending.code, pending.reason);
+      return;
+    }
+    if (this.sentClose === null) {
+      this.queueClose(pending.code === CloseCode.NoStatusReceived ? EMPTY : encodeClosePayload(pending.code));
+    }
+    this.closeHandshakeDone();
   }
 
   // -- sending ----------------------------------------------------------------------------------
