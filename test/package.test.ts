@@ -48,7 +48,7 @@ describe('built package', () => {
       const report = names.map((n) => [n, typeof esm[n], typeof cjs[n]]);
       const p = new cjs.Protocol({ role: 'server' });
       p.sendText('hi');
-      console.log(JSON.stringify({ report, bytes: Array.from(p.dataToSend()[0]) }));
+      console.log(JSON.stringify({ report, bytes: p.dataToSend().flatMap((c) => Array.from(c)) }));
     `;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
     const { report, bytes } = JSON.parse(out) as { report: [string, string, string][]; bytes: number[] };

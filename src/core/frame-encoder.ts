@@ -1,10 +1,10 @@
 /**
- * Frame encoder (RFC 6455 §5.2). Turns one frame into one or two output chunks: small frames
- * become a single buffer, large unmasked payloads are passed through untouched after a separate
- * header chunk (no copy), and masked frames (clients) are written into a fresh buffer whose
- * layout keeps the payload word-aligned with its source so masking runs on 32-bit words. The
- * caller's payload is never modified. This module does no validation of frame sequences: the
- * protocol decides what may be sent.
+ * Frame encoder (RFC 6455 §5.2). Turns one frame into output chunks: an unmasked frame is a
+ * header chunk followed by the caller's payload untouched (no copy; the I/O layer coalesces small
+ * chunks when it writes), and a masked frame (client) is one fresh buffer whose layout keeps a
+ * large payload word-aligned with its source so masking runs on 32-bit words. The caller's
+ * payload is never modified. This module does no validation of frame sequences: the protocol
+ * decides what may be sent.
  */
 import { type MaskKeyPool, applyMask } from './mask.js';
 
@@ -19,8 +19,8 @@ export interface ChunkSink {
 /** Default allocator: a zero-filled `Uint8Array`. */
 export const allocateZeroed: Allocate = (size) => new Uint8Array(size);
 
-/** Unmasked payloads up to this size are copied next to their header: one chunk beats two small ones. */
-const MERGE_LIMIT = 1024;
+/** Below this size a masked payload is masked with an inline byte loop (no alignment padding). */
+const SMALL_MASKED = 64;
 
 /** Encodes frames for one endpoint: masked with fresh keys for a client, unmasked for a server. */
 export class FrameEncoder {
@@ -35,6 +35,21 @@ export class FrameEncoder {
   constructor(maskKeys: MaskKeyPool | null, allocate: Allocate = allocateZeroed) {
     this.maskKeys = maskKeys;
     this.allocate = allocate;
+  }
+
+  /**
+   * Encode one frame as a single buffer (the payload is copied). Meant for control frames, which
+   * are small and sometimes must be replaceable as one unit.
+   */
+  encodeWhole(opcode: number, payload: Uint8Array): Uint8Array {
+    const chunks: Uint8Array[] = [];
+    this.encode(opcode, payload, true, 0, chunks);
+    if (chunks.length === 1) return chunks[0]!;
+    const header = chunks[0]!;
+    const whole = this.allocate(header.length + payload.length);
+    whole.set(header, 0);
+    whole.set(payload, header.length);
+    return whole;
   }
 
   /**
@@ -53,13 +68,16 @@ export class FrameEncoder {
     const headerLength = 2 + lengthBytes + (maskKeys === null ? 0 : 4);
 
     let frame: Uint8Array;
-    if (maskKeys !== null) {
-      // Pad the allocation so payload and source share their alignment modulo 4.
-      const pad = (payload.byteOffset - headerLength) & 3;
-      const buffer = this.allocate(pad + headerLength + length);
-      frame = pad === 0 ? buffer : buffer.subarray(pad);
+    if (maskKeys === null) {
+      frame = this.allocate(headerLength);
+    } else if (length < SMALL_MASKED) {
+      frame = this.allocate(headerLength + length);
     } else {
-      frame = this.allocate(length <= MERGE_LIMIT ? headerLength + length : headerLength);
+      // Start the frame inside a slightly larger buffer so that payload and source share their
+      // address modulo 4: masking then runs on 32-bit words.
+      const buffer = this.allocate(headerLength + length + 3);
+      const start = (payload.byteOffset - headerLength - buffer.byteOffset) & 3;
+      frame = buffer.subarray(start, start + headerLength + length);
     }
 
     frame[0] = (fin ? 0x80 : 0) | rsv | opcode;
@@ -83,21 +101,30 @@ export class FrameEncoder {
       frame[9] = length & 0xff;
     }
 
-    if (maskKeys !== null) {
-      const key = this.key;
-      maskKeys.writeKey(key, 0);
-      const keyOffset = 2 + lengthBytes;
-      frame[keyOffset] = key[0]!;
-      frame[keyOffset + 1] = key[1]!;
-      frame[keyOffset + 2] = key[2]!;
-      frame[keyOffset + 3] = key[3]!;
-      applyMask(payload, frame, headerLength, key, 0);
-      out.push(frame);
-    } else if (length <= MERGE_LIMIT) {
-      frame.set(payload, headerLength);
-      out.push(frame);
-    } else {
-      out.push(frame, payload);
+    if (maskKeys === null) {
+      if (length === 0) out.push(frame);
+      else out.push(frame, payload);
+      return;
     }
+    const keyOffset = 2 + lengthBytes;
+    maskKeys.writeKey(frame, keyOffset);
+    if (length < SMALL_MASKED) {
+      const k0 = frame[keyOffset]!;
+      const k1 = frame[keyOffset + 1]!;
+      const k2 = frame[keyOffset + 2]!;
+      const k3 = frame[keyOffset + 3]!;
+      for (let i = 0; i < length; i++) {
+        const k = (i & 3) === 0 ? k0 : (i & 3) === 1 ? k1 : (i & 3) === 2 ? k2 : k3;
+        frame[headerLength + i] = payload[i]! ^ k;
+      }
+    } else {
+      const key = this.key;
+      key[0] = frame[keyOffset]!;
+      key[1] = frame[keyOffset + 1]!;
+      key[2] = frame[keyOffset + 2]!;
+      key[3] = frame[keyOffset + 3]!;
+      applyMask(payload, frame, headerLength, key, 0);
+    }
+    out.push(frame);
   }
 }

@@ -58,7 +58,14 @@ export function applyMask(
         source.buffer === target.buffer && sourceAddress === targetAddress
           ? sourceWords
           : new Uint32Array(target.buffer, targetAddress + i, words);
-      for (let w = 0; w < words; w++) targetWords[w] = sourceWords[w]! ^ keyWord;
+      let w = 0;
+      for (const end = words - 3; w < end; w += 4) {
+        targetWords[w] = sourceWords[w]! ^ keyWord;
+        targetWords[w + 1] = sourceWords[w + 1]! ^ keyWord;
+        targetWords[w + 2] = sourceWords[w + 2]! ^ keyWord;
+        targetWords[w + 3] = sourceWords[w + 3]! ^ keyWord;
+      }
+      for (; w < words; w++) targetWords[w] = sourceWords[w]! ^ keyWord;
       i += words << 2;
     } else {
       const k0 = key[phase & 3]!;

@@ -110,3 +110,38 @@ describe('MessageAssembler limits', () => {
     );
   });
 });
+
+describe('MessageAssembler UTF-8 with a whole-buffer validator', () => {
+  const fatal = new TextDecoder('utf-8', { fatal: true });
+  const reference = (b: Uint8Array) => {
+    try {
+      fatal.decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const text = fc.oneof(
+    fc.string({ unit: 'binary', minLength: 60, maxLength: 400 }).map((s) => new TextEncoder().encode(s)),
+    fc
+      .tuple(fc.string({ unit: 'binary', minLength: 40, maxLength: 200 }), fc.uint8Array({ minLength: 1, maxLength: 4 }), fc.string({ unit: 'binary', maxLength: 200 }))
+      .map(([a, bad, b]) => Uint8Array.from([...new TextEncoder().encode(a), ...bad, ...new TextEncoder().encode(b)])),
+  );
+  it('gives the TextDecoder verdict for a frame split into pieces at any points', () => {
+    fc.assert(
+      fc.property(text, fc.array(fc.nat(), { maxLength: 6 }), (bytes, rawCuts) => {
+        const a = new MessageAssembler({ maxMessageSize: 1 << 20, maxFragments: 10, isUtf8: reference });
+        const cuts = [...new Set(rawCuts.map((c) => c % (bytes.length + 1)))].sort((x, y) => x - y);
+        let verdict = a.frameStart(Opcode.Text, true, 0, bytes.length) === null;
+        let start = 0;
+        for (const end of [...cuts, bytes.length]) {
+          if (verdict && end > start) verdict = a.framePayload(bytes.subarray(start, end)) === null;
+          start = end;
+        }
+        if (verdict) verdict = !(a.frameEnd() instanceof WebSocketError);
+        expect(verdict).toBe(reference(bytes));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -128,7 +128,7 @@ export class MessageAssembler {
   framePayload(piece: Uint8Array): WebSocketError | null {
     const whole = this.frameFin && this.fragments === 1 && piece.length === this.frameLength;
     if (this.validateText) {
-      const valid = whole && this.isUtf8 !== null ? this.isUtf8(piece) : this.utf8.write(piece);
+      const valid = whole && this.isUtf8 !== null ? this.isUtf8(piece) : this.validatePiece(piece);
       if (!valid) return new WebSocketError(ErrorCode.InvalidUtf8, 'invalid UTF-8 in text message');
     }
     if (whole) {
@@ -171,6 +171,35 @@ export class MessageAssembler {
     this.tailLength = 0;
     this.retained = 0;
     this.utf8.reset();
+  }
+
+  /**
+   * Validate one piece of a text message that may start or end inside a character. With a fast
+   * whole-buffer validator, the piece is split at character boundaries: the incremental validator
+   * finishes a character left open by the previous piece, the fast one checks the complete
+   * characters, and the incremental one takes the trailing incomplete character (≤ 3 bytes).
+   * Validity composes at character boundaries, so the verdict equals validating it all at once.
+   */
+  private validatePiece(piece: Uint8Array): boolean {
+    const fast = this.isUtf8;
+    const length = piece.length;
+    if (fast === null || length < 64) return this.utf8.write(piece);
+    let start = 0;
+    while (!this.utf8.isComplete() && start < length && start < 3) {
+      if (!this.utf8.write(piece.subarray(start, start + 1))) return false;
+      start++;
+    }
+    if (!this.utf8.isComplete()) return this.utf8.write(piece.subarray(start));
+    // Back up over at most 3 continuation bytes to the last lead byte; if its sequence is not
+    // complete within the piece, it goes to the incremental validator.
+    let end = length;
+    let back = length - 1;
+    while (back > start && length - back < 4 && (piece[back]! & 0xc0) === 0x80) back--;
+    const lead = piece[back]!;
+    const needed = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    if (length - back < needed) end = back;
+    if (!fast(start === 0 && end === length ? piece : piece.subarray(start, end))) return false;
+    return end === length || this.utf8.write(piece.subarray(end));
   }
 
   private keep(piece: Uint8Array): void {

@@ -532,14 +532,13 @@ export class Protocol {
     // "If an endpoint receives a Ping frame and has not yet sent Pong frame(s) in response to
     // previous Ping frame(s), the endpoint MAY elect to send a Pong frame for only the most
     // recently processed Ping frame." (§5.5.3) Bounded: a ping flood cannot grow memory.
-    const frame: Uint8Array[] = [];
-    this.encoder.encode(Opcode.Pong, payload, true, 0, frame);
+    const frame = this.encoder.encodeWhole(Opcode.Pong, payload);
     if (this.pendingPongs < MAX_PENDING_PONGS) {
       this.pendingPongs++;
       this.lastPongIndex = this.output.length;
-      this.output.push(frame[0]!);
+      this.output.push(frame);
     } else {
-      this.output[this.lastPongIndex] = frame[0]!;
+      this.output[this.lastPongIndex] = frame;
     }
   }
 
