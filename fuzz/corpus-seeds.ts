@@ -44,5 +44,10 @@ export function seedCorpus(): Map<string, Uint8Array> {
     files.set(`masked-${name}.bin`, concatBytes(frames.map((f) => buildFrame({ ...f, mask }))));
     files.set(`unmasked-${name}.bin`, concatBytes(frames.map((f) => buildFrame(f))));
   }
+  const http = {
+    'http-request.bin': 'GET /chat?x=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58',
+    'http-response.bin': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x05Hello',
+  };
+  for (const [name, text] of Object.entries(http)) files.set(name, Uint8Array.from(text, (c) => c.charCodeAt(0)));
   return files;
 }

@@ -15,6 +15,7 @@ import {
   State,
   type WebSocketError,
 } from '../src/core/index.js';
+import { HttpHeadParser, type HttpHeadResult, type RequestHead, type ResponseHead } from '../src/handshake/index.js';
 
 /** An invariant the fuzz target found broken. */
 export class FuzzFailure extends Error {
@@ -153,12 +154,45 @@ export function fuzzProtocol(input: Uint8Array, cuts: readonly number[], role: '
   if (errorEvents.length === 1) check(closesSent === 1, 'failed without a close frame');
 }
 
+function runHead(kind: 'request' | 'response', chunks: readonly Uint8Array[]): string {
+  const parser = new HttpHeadParser<RequestHead | ResponseHead>(kind, { maxHeadSize: 2048, maxLineLength: 512, maxHeaders: 20 });
+  let result: HttpHeadResult<RequestHead | ResponseHead> = { done: false };
+  for (const chunk of chunks) {
+    try {
+      result = parser.push(chunk);
+    } catch (error) {
+      throw new FuzzFailure(`HttpHeadParser threw: ${String(error)}`);
+    }
+    if (result.done) break;
+  }
+  if (!result.done) return 'incomplete';
+  if ('error' in result) {
+    check([400, 414, 431, 505].includes(result.error.status), `undocumented status ${result.error.status}`);
+    return `error ${result.error.status}`;
+  }
+  const head = result.head;
+  const fields = [...head.headers.entries()];
+  check(fields.length <= 20, `${fields.length} header fields passed a limit of 20`);
+  for (const [name, value] of fields) check(!/[\r\n]/.test(name + value), 'CR or LF inside a parsed header');
+  return JSON.stringify([head.kind === 'request' ? [head.method, head.target] : [head.status], fields]);
+}
+
+/** HTTP head parser target: no throw, documented statuses, limits hold, and any split gives the same verdict. */
+export function fuzzHttpHead(input: Uint8Array, cuts: readonly number[], kind: 'request' | 'response'): void {
+  const whole = runHead(kind, [input]);
+  const split = runHead(kind, chunked(input, cuts));
+  // A split can only change "head too large" timing, never a complete head's content.
+  if (!whole.startsWith('error 431') && !split.startsWith('error 431')) check(whole === split, `split changed the verdict: ${whole} vs ${split}`);
+}
+
 /** Every target, by name, as the runner and the test call them. */
 export const targets = {
   'decoder-server': (input: Uint8Array, cuts: readonly number[]) => fuzzDecoder(input, cuts, true),
   'decoder-client': (input: Uint8Array, cuts: readonly number[]) => fuzzDecoder(input, cuts, false),
   'protocol-server': (input: Uint8Array, cuts: readonly number[]) => fuzzProtocol(input, cuts, 'server'),
   'protocol-client': (input: Uint8Array, cuts: readonly number[]) => fuzzProtocol(input, cuts, 'client'),
+  'http-request': (input: Uint8Array, cuts: readonly number[]) => fuzzHttpHead(input, cuts, 'request'),
+  'http-response': (input: Uint8Array, cuts: readonly number[]) => fuzzHttpHead(input, cuts, 'response'),
 } as const;
 /** Name of a fuzz target. */
 export type TargetName = keyof typeof targets;

@@ -2,3 +2,4 @@
  * Public entry point of rfc6455. Re-exports only; see README.md for the API.
  */
 export * from './core/index.js';
+export * from './handshake/index.js';

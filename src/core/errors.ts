@@ -34,6 +34,11 @@ export const ErrorCode = {
   // API misuse (thrown to the caller, never sent on the wire)
   InvalidState: 'WS_ERR_INVALID_STATE',
   InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
+  // Opening handshake and transport (no close frame: the connection never opened or is gone)
+  InvalidHandshake: 'WS_ERR_INVALID_HANDSHAKE',
+  HandshakeRejected: 'WS_ERR_HANDSHAKE_REJECTED',
+  HandshakeTimeout: 'WS_ERR_HANDSHAKE_TIMEOUT',
+  ConnectionFailed: 'WS_ERR_CONNECTION_FAILED',
 } as const;
 /** One of the stable error code strings. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -59,6 +64,10 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, number | undefined>> = {
   WS_ERR_INTERNAL: CloseCode.InternalError,
   WS_ERR_INVALID_STATE: undefined,
   WS_ERR_INVALID_ARGUMENT: undefined,
+  WS_ERR_INVALID_HANDSHAKE: undefined,
+  WS_ERR_HANDSHAKE_REJECTED: undefined,
+  WS_ERR_HANDSHAKE_TIMEOUT: undefined,
+  WS_ERR_CONNECTION_FAILED: undefined,
 };
 
 /**
