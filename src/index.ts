@@ -3,3 +3,4 @@
  */
 export * from './core/index.js';
 export * from './handshake/index.js';
+export * from './node/index.js';

@@ -39,6 +39,7 @@ export const ErrorCode = {
   HandshakeRejected: 'WS_ERR_HANDSHAKE_REJECTED',
   HandshakeTimeout: 'WS_ERR_HANDSHAKE_TIMEOUT',
   ConnectionFailed: 'WS_ERR_CONNECTION_FAILED',
+  BufferLimit: 'WS_ERR_BUFFER_LIMIT',
 } as const;
 /** One of the stable error code strings. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -68,6 +69,7 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, number | undefined>> = {
   WS_ERR_HANDSHAKE_REJECTED: undefined,
   WS_ERR_HANDSHAKE_TIMEOUT: undefined,
   WS_ERR_CONNECTION_FAILED: undefined,
+  WS_ERR_BUFFER_LIMIT: undefined,
 };
 
 /**

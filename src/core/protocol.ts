@@ -77,6 +77,8 @@ export interface ProtocolOptions {
   readonly connecting?: boolean;
   /** Random source for client masking keys. Default: Web Crypto `getRandomValues`. */
   readonly randomFill?: RandomFill;
+  /** A masking key pool to share between client connections (instead of one pool each). Overrides `randomFill`. */
+  readonly maskKeyPool?: MaskKeyPool;
   /** Buffer allocator for frames and reassembly. Default: zero-filled `Uint8Array`. */
   readonly allocate?: Allocate;
   /** Whole-buffer UTF-8 check for text that arrives in one piece (e.g. `buffer.isUtf8`). Default: the built-in validator. */
@@ -98,6 +100,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'extensions',
   'connecting',
   'randomFill',
+  'maskKeyPool',
   'allocate',
   'isUtf8',
 ]);
@@ -183,7 +186,7 @@ export class Protocol {
       allowedRsv: this.extensionRsv,
       maxFrameSize,
     });
-    const maskKeys = this.role === Role.Client ? new MaskKeyPool(options.randomFill ?? webCryptoRandomFill) : null;
+    const maskKeys = this.role === Role.Client ? (options.maskKeyPool ?? new MaskKeyPool(options.randomFill ?? webCryptoRandomFill)) : null;
     this.encoder = new FrameEncoder(maskKeys, allocate);
   }
 

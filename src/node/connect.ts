@@ -1,0 +1,182 @@
+/**
+ * The client's way in: resolve a `ws://` or `wss://` URL, open a `node:net` or `node:tls`
+ * connection (SNI, `ca`, `rejectUnauthorized`, client certificates), send the upgrade request,
+ * parse the response head with limits and validate it with the sans-I/O client handshake, all
+ * under a handshake timeout. On success the socket, with any bytes read past the head, is handed
+ * to the `WebSocket`; on any failure the socket is destroyed and the `WebSocket` reports the
+ * error and closes with 1006. Redirects are never followed.
+ */
+import { isIP, type Socket, connect as netConnect } from 'node:net';
+import { type ConnectionOptions as TlsConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { ErrorCode, WebSocketError } from '../core/index.js';
+import { booleanOption, integerOption, rejectUnknownKeys } from '../core/options.js';
+import {
+  buildClientRequest,
+  generateKey,
+  HttpHeadParser,
+  type HttpHeadResult,
+  type ResponseHead,
+  validateServerResponse,
+} from '../handshake/index.js';
+import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions, type ResolvedConnectionOptions } from './connection-options.js';
+import { randomFill, sha1 } from './platform.js';
+
+/** TLS settings a client may pass (at the top level, as with ws). */
+const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername', 'checkServerIdentity', 'ciphers', 'minVersion', 'maxVersion'] as const;
+
+/** Options of a client `WebSocket`. */
+export interface ClientOptions extends ConnectionOptions, Pick<TlsConnectionOptions, (typeof TLS_KEYS)[number]> {
+  /** Extra request headers (they may not replace the handshake's own). */
+  headers?: Record<string, string>;
+  /** `Origin` header to send. */
+  origin?: string;
+  /** Abort when the handshake has not completed within this many ms. Default 10,000. */
+  handshakeTimeout?: number;
+  /** Largest response head accepted, in bytes. Default 16 KiB. */
+  maxHeaderSize?: number;
+  /** Only `false` is supported until permessage-deflate lands; accepted for ws compatibility. */
+  perMessageDeflate?: false;
+}
+
+/** Client options after validation. */
+export interface ResolvedClientOptions {
+  readonly connection: ResolvedConnectionOptions;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly origin: string | undefined;
+  readonly handshakeTimeout: number;
+  readonly maxHeaderSize: number;
+  readonly tls: TlsConnectionOptions;
+}
+
+const CLIENT_KEYS = new Set<string>([...CONNECTION_OPTION_KEYS, ...TLS_KEYS, 'headers', 'origin', 'handshakeTimeout', 'maxHeaderSize', 'perMessageDeflate']);
+
+/**
+ * Validate client options.
+ *
+ * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for unknown keys or bad values
+ */
+export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
+  rejectUnknownKeys(options, CLIENT_KEYS, 'WebSocket');
+  if (options.perMessageDeflate !== undefined && options.perMessageDeflate !== false) {
+    throw new WebSocketError(ErrorCode.InvalidArgument, 'perMessageDeflate is not supported yet: pass false or omit it');
+  }
+  const tls: TlsConnectionOptions = {};
+  for (const key of TLS_KEYS) if (options[key] !== undefined) (tls as Record<string, unknown>)[key] = options[key];
+  booleanOption(options.rejectUnauthorized, 'rejectUnauthorized', true);
+  return {
+    connection: resolveConnectionOptions(options),
+    headers: { ...(options.headers ?? {}) },
+    origin: options.origin,
+    handshakeTimeout: integerOption(options.handshakeTimeout, 'handshakeTimeout', 10_000, 1, 2 ** 31 - 1),
+    maxHeaderSize: integerOption(options.maxHeaderSize, 'maxHeaderSize', 16 * 1024, 256),
+    tls,
+  };
+}
+
+/** A parsed, checked `ws:`/`wss:` URL. */
+export interface WebSocketUrl {
+  readonly href: string;
+  readonly secure: boolean;
+  readonly hostname: string;
+  readonly port: number;
+  /** `Host` header value. */
+  readonly host: string;
+  /** Path and query. */
+  readonly target: string;
+}
+
+/**
+ * Parse a WebSocket URL (`ws:`, `wss:`, or `http:`/`https:` as their aliases).
+ *
+ * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for another scheme, a fragment, or an unparsable URL
+ */
+export function parseWebSocketUrl(address: string | URL): WebSocketUrl {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new WebSocketError(ErrorCode.InvalidArgument, `invalid URL: ${String(address)}`);
+  }
+  const scheme = url.protocol;
+  const secure = scheme === 'wss:' || scheme === 'https:';
+  if (!secure && scheme !== 'ws:' && scheme !== 'http:') {
+    throw new WebSocketError(ErrorCode.InvalidArgument, `URL scheme must be ws: or wss:, got ${scheme}`);
+  }
+  // "If the fragment is non-empty, ... fail" (WHATWG WebSockets; RFC 6455 §3: fragments MUST NOT be used).
+  if (url.hash !== '' || String(address).includes('#')) throw new WebSocketError(ErrorCode.InvalidArgument, 'URL must not have a fragment');
+  const defaultPort = secure ? 443 : 80;
+  const port = url.port === '' ? defaultPort : Number(url.port);
+  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const host = port === defaultPort ? url.hostname : `${url.hostname}:${port}`;
+  return { href: url.href.replace(/^http/, 'ws'), secure, hostname, port, host, target: `${url.pathname || '/'}${url.search}` };
+}
+
+/** What the connector needs from the `WebSocket` it serves. */
+export interface ConnectingSocket {
+  attach(socket: Socket, head: Uint8Array, protocol: string, extensions: readonly [], extensionsHeader: string): void;
+  failConnecting(error: Error): void;
+  emitUnexpectedResponse(status: number, headers: Record<string, string>): void;
+}
+
+/**
+ * Open the connection and run the handshake.
+ *
+ * @returns a function that aborts the attempt with the given error
+ */
+export function startClientHandshake(target: ConnectingSocket, url: WebSocketUrl, protocols: readonly string[], options: ResolvedClientOptions): (error: Error) => void {
+  const key = generateKey(randomFill);
+  const request = buildClientRequest({
+    host: url.host,
+    target: url.target,
+    key,
+    origin: options.origin,
+    protocols,
+    headers: options.headers,
+  });
+  const socket: Socket = url.secure
+    ? tlsConnect({ host: url.hostname, port: url.port, ...(isIP(url.hostname) === 0 ? { servername: url.hostname } : {}), ...options.tls })
+    : netConnect({ host: url.hostname, port: url.port });
+  const parser = new HttpHeadParser<ResponseHead>('response', { maxHeadSize: options.maxHeaderSize });
+  let finished = false;
+
+  const fail = (error: Error) => {
+    if (finished) return;
+    finished = true;
+    cleanup();
+    socket.destroy();
+    target.failConnecting(error);
+  };
+  const onConnect = () => socket.write(request);
+  const onData = (chunk: Buffer) => {
+    const result: HttpHeadResult<ResponseHead> = parser.push(chunk);
+    if (!result.done) return;
+    if ('error' in result) {
+      fail(new WebSocketError(ErrorCode.InvalidHandshake, `invalid handshake response: ${result.error.message}`));
+      return;
+    }
+    const outcome = validateServerResponse(result.head, { key, sha1, protocols, negotiators: [] });
+    if (outcome instanceof WebSocketError) {
+      if (outcome.code === ErrorCode.HandshakeRejected) target.emitUnexpectedResponse(result.head.status, result.head.headers.toObject());
+      fail(outcome);
+      return;
+    }
+    finished = true;
+    cleanup();
+    target.attach(socket, result.rest, outcome.protocol, [], outcome.extensionsHeader);
+  };
+  const onError = (error: Error) => fail(new WebSocketError(ErrorCode.ConnectionFailed, `connection failed: ${error.message}`));
+  const onClose = () => fail(new WebSocketError(ErrorCode.ConnectionFailed, 'connection closed during the handshake'));
+  const timer = setTimeout(() => fail(new WebSocketError(ErrorCode.HandshakeTimeout, 'opening handshake timed out')), options.handshakeTimeout);
+  const cleanup = () => {
+    clearTimeout(timer);
+    socket.off(url.secure ? 'secureConnect' : 'connect', onConnect);
+    socket.off('data', onData);
+    socket.off('error', onError);
+    socket.off('close', onClose);
+  };
+  socket.once(url.secure ? 'secureConnect' : 'connect', onConnect);
+  socket.on('data', onData);
+  socket.on('error', onError);
+  socket.on('close', onClose);
+  return fail;
+}

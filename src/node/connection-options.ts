@@ -1,0 +1,75 @@
+/**
+ * Options that govern one open connection, for either role: message and frame limits (ws's
+ * `maxPayload` name included), the close, heartbeat and idle timers, and the outbound and inbound
+ * backpressure thresholds. Validated once into a frozen, fully-defaulted object that every
+ * connection of a server shares, so a connection costs no per-connection option copy.
+ */
+import { booleanOption, integerOption } from '../core/options.js';
+
+/** Per-connection settings, with their defaults. */
+export interface ConnectionOptions {
+  /** Largest incoming message, in bytes (ws's name for it). Default 64 MiB. Bigger messages fail with 1009. */
+  maxPayload?: number;
+  /** Largest incoming frame, in bytes. Default: `maxPayload`. */
+  maxFrameSize?: number;
+  /** Most frames in one incoming message, empty ones included. Default 65,536. */
+  maxFragments?: number;
+  /** How long to wait for the closing handshake (and the peer's TCP close) before destroying the socket, in ms. Default 10,000. */
+  closeTimeout?: number;
+  /** Send a ping every this many ms of silence and terminate a peer that stays silent for as long again (0: off). Default 0. */
+  heartbeatInterval?: number;
+  /** Close (1001) a connection that neither sent nor received anything for this many ms (0: off). Default 0. */
+  idleTimeout?: number;
+  /** `send()` returns false, and `'drain'` follows, once this many bytes wait to be written. Default 1 MiB. */
+  highWaterMark?: number;
+  /** Terminate the connection when more than this many bytes wait to be written (a peer that stopped reading). Default 64 MiB. */
+  maxBufferedAmount?: number;
+  /** Messages queued for an async iterator before the socket stops reading. Default 64. */
+  maxQueuedMessages?: number;
+  /** Answer pings automatically. Default true. */
+  autoPong?: boolean;
+  /** Split outgoing messages into frames of at most this many bytes (0: never). Default 0. */
+  fragmentSize?: number;
+}
+
+/** Fully defaulted connection settings. */
+export type ResolvedConnectionOptions = Readonly<Required<ConnectionOptions>>;
+
+/** Keys of {@link ConnectionOptions}, for unknown-key checks of the options objects that include them. */
+export const CONNECTION_OPTION_KEYS: readonly string[] = [
+  'maxPayload',
+  'maxFrameSize',
+  'maxFragments',
+  'closeTimeout',
+  'heartbeatInterval',
+  'idleTimeout',
+  'highWaterMark',
+  'maxBufferedAmount',
+  'maxQueuedMessages',
+  'autoPong',
+  'fragmentSize',
+];
+
+const MAX_TIMER = 2 ** 31 - 1;
+
+/**
+ * Validate and default connection options.
+ *
+ * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for a value of the wrong type or range
+ */
+export function resolveConnectionOptions(options: ConnectionOptions): ResolvedConnectionOptions {
+  const maxPayload = integerOption(options.maxPayload, 'maxPayload', 64 * 1024 * 1024, 0);
+  return Object.freeze({
+    maxPayload,
+    maxFrameSize: integerOption(options.maxFrameSize, 'maxFrameSize', maxPayload, 0),
+    maxFragments: integerOption(options.maxFragments, 'maxFragments', 65_536, 1),
+    closeTimeout: integerOption(options.closeTimeout, 'closeTimeout', 10_000, 1, MAX_TIMER),
+    heartbeatInterval: integerOption(options.heartbeatInterval, 'heartbeatInterval', 0, 0, MAX_TIMER),
+    idleTimeout: integerOption(options.idleTimeout, 'idleTimeout', 0, 0, MAX_TIMER),
+    highWaterMark: integerOption(options.highWaterMark, 'highWaterMark', 1024 * 1024, 1),
+    maxBufferedAmount: integerOption(options.maxBufferedAmount, 'maxBufferedAmount', 64 * 1024 * 1024, 1),
+    maxQueuedMessages: integerOption(options.maxQueuedMessages, 'maxQueuedMessages', 64, 1),
+    autoPong: booleanOption(options.autoPong, 'autoPong', true),
+    fragmentSize: integerOption(options.fragmentSize, 'fragmentSize', 0, 0),
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * The Node.js bindings the sans-I/O layers are given: SHA-1 for the handshake, the CSPRNG for
+ * keys and masks (one shared mask-key pool for every client connection), `buffer.isUtf8`
+ * (simdutf) for whole-buffer UTF-8 checks, and `Buffer.allocUnsafe` as the frame allocator. It
+ * holds no connection state.
+ */
+import { isUtf8 } from 'node:buffer';
+import { createHash, randomFillSync } from 'node:crypto';
+import { MaskKeyPool } from '../core/index.js';
+
+/** SHA-1 digest of a string. */
+export function sha1(text: string): Uint8Array {
+  return createHash('sha1').update(text).digest();
+}
+
+/** Fill with cryptographically strong random bytes. */
+export function randomFill(target: Uint8Array): void {
+  randomFillSync(target);
+}
+
+/** One pool of masking keys for all client connections of this process. */
+export const sharedMaskKeys = new MaskKeyPool(randomFill, 16 * 1024);
+
+/** Whole-buffer UTF-8 validation (simdutf). */
+export const isUtf8Buffer: (bytes: Uint8Array) => boolean = isUtf8;
+
+/** Frame and reassembly allocator. */
+export const allocate: (size: number) => Uint8Array = Buffer.allocUnsafe;
+
+/** A Buffer view of any byte array, without copying. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -1,0 +1,418 @@
+/**
+ * The WebSocket server, three ways: standalone (it listens with `node:net`, or `node:tls` for
+ * wss, and parses the upgrade request itself with a limited, linear-time parser under a handshake
+ * timeout), attached to an existing `http`/`https` server (`{ server, path }`), or `noServer` with
+ * `handleUpgrade(req, socket, head, cb)` for any framework. Every request goes through the same
+ * sans-I/O validation, then the origin allow-list, the application's `verify` hook (async; may
+ * reject with a status and headers or attach user data), subprotocol selection, and the
+ * connection limit, before `101` is written and a `WebSocket` takes the socket over. It emits
+ * ws's events (`listening`, `connection`, `error`, `close`) and never lets a bad request crash it.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { CloseCode, ErrorCode, WebSocketError } from '../core/index.js';
+import { booleanOption, integerOption, rejectUnknownKeys } from '../core/options.js';
+import {
+  acceptResponse,
+  type HandshakeRejection,
+  HeaderMap,
+  HttpHeadParser,
+  type RequestHead,
+  rejectionResponse,
+  validateUpgradeRequest,
+} from '../handshake/index.js';
+import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions, type ResolvedConnectionOptions } from './connection-options.js';
+import { sha1 } from './platform.js';
+import { INTERNAL, WebSocket } from './websocket.js';
+
+/** What `verify` and `handleProtocols` see of an upgrade request (shaped like Node's `IncomingMessage`). */
+export interface UpgradeRequest {
+  readonly method: string;
+  /** Request target, e.g. `/chat?room=1`. */
+  readonly url: string;
+  readonly httpVersion: string;
+  /** Lower-case header names to values (repeated headers joined by ", "); null prototype. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** `[name, value, name, value, …]` as received. */
+  readonly rawHeaders: readonly string[];
+  /** The underlying socket (remote address and port live here). */
+  readonly socket: Socket;
+}
+
+/** Outcome of a `verify` hook. */
+export type VerifyResult =
+  | boolean
+  | { readonly accept: true; readonly user?: unknown; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly accept: false; readonly status?: number; readonly message?: string; readonly headers?: Readonly<Record<string, string>> };
+
+/** ws-compatible `verifyClient` information. */
+export interface VerifyClientInfo {
+  readonly origin: string | undefined;
+  readonly secure: boolean;
+  readonly req: UpgradeRequest | IncomingMessage;
+}
+
+/** Options of a {@link WebSocketServer}. */
+export interface ServerOptions extends ConnectionOptions {
+  /** Listen on this port (standalone mode). */
+  port?: number;
+  /** Listen on this host (standalone mode). Default: all interfaces. */
+  host?: string;
+  /** Listen backlog (standalone mode). */
+  backlog?: number;
+  /** TLS options (key, cert, …): standalone mode serves wss over `node:tls`. */
+  tls?: TlsOptions;
+  /** Attach to this HTTP(S) server's `upgrade` event. */
+  server?: HttpServer | HttpsServer;
+  /** Do not listen or attach: call `handleUpgrade` yourself. */
+  noServer?: boolean;
+  /** Only accept upgrades for this path (pathname, before `?`). */
+  path?: string;
+  /** Allowed `Origin` values or a predicate; others get 403. Default: any. */
+  origins?: readonly string[] | ((origin: string | undefined) => boolean);
+  /** Decide whether to accept a request; may be async. `false` answers 401. */
+  verify?: (request: UpgradeRequest | IncomingMessage) => VerifyResult | Promise<VerifyResult>;
+  /** ws-compatible verification hook, sync `(info) => boolean` or async `(info, cb) => void`. */
+  verifyClient?:
+    | ((info: VerifyClientInfo) => boolean)
+    | ((info: VerifyClientInfo, callback: (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => void);
+  /** Pick a subprotocol from those offered (ws signature); return false for none. Default: the first offered. */
+  handleProtocols?: (protocols: Set<string>, request: UpgradeRequest | IncomingMessage) => string | false;
+  /** Track connections in `clients`. Default true. */
+  clientTracking?: boolean;
+  /** Most open connections; further upgrades get 503. Default 100,000. */
+  maxConnections?: number;
+  /** Standalone mode: drop a connection whose request head is not complete within this many ms. Default 10,000. */
+  handshakeTimeout?: number;
+  /** Standalone mode: largest request head, in bytes. Default 16 KiB. */
+  maxHeaderSize?: number;
+  /** Only `false` is supported until permessage-deflate lands; accepted for ws compatibility. */
+  perMessageDeflate?: false;
+}
+
+const SERVER_KEYS = new Set<string>([
+  ...CONNECTION_OPTION_KEYS,
+  'port',
+  'host',
+  'backlog',
+  'tls',
+  'server',
+  'noServer',
+  'path',
+  'origins',
+  'verify',
+  'verifyClient',
+  'handleProtocols',
+  'clientTracking',
+  'maxConnections',
+  'handshakeTimeout',
+  'maxHeaderSize',
+  'perMessageDeflate',
+]);
+
+/** Listener signatures of a {@link WebSocketServer}. */
+export interface WebSocketServerEvents {
+  listening: [];
+  connection: [socket: WebSocket, request: UpgradeRequest | IncomingMessage];
+  error: [error: Error];
+  close: [];
+  headers: [headers: string[], request: UpgradeRequest | IncomingMessage];
+}
+
+/** A WebSocket server. */
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+  /** Open connections, when `clientTracking` is on. */
+  readonly clients: Set<WebSocket>;
+  private readonly connectionOptions: ResolvedConnectionOptions;
+  private readonly settings: ServerOptions;
+  private readonly maxConnections: number;
+  private readonly handshakeTimeout: number;
+  private readonly maxHeaderSize: number;
+  private readonly netServer: NetServer | null = null;
+  private readonly httpServer: HttpServer | HttpsServer | null = null;
+  private readonly onHttpUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
+  private readonly pendingSockets = new Set<Socket>();
+  private open = 0;
+  private closing = false;
+  private closedPromise: Promise<void> | null = null;
+
+  /**
+   * @param options - mode (port, server or noServer), hooks and limits
+   * @param callback - called once listening (standalone mode)
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for unknown keys, bad values or not exactly one mode
+   */
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    rejectUnknownKeys(options, SERVER_KEYS, 'WebSocketServer');
+    const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
+    if (modes !== 1) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'exactly one of "port", "server" or "noServer" must be given');
+    }
+    if (options.perMessageDeflate !== undefined && options.perMessageDeflate !== false) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'perMessageDeflate is not supported yet: pass false or omit it');
+    }
+    this.settings = options;
+    this.connectionOptions = resolveConnectionOptions(options);
+    this.maxConnections = integerOption(options.maxConnections, 'maxConnections', 100_000, 0);
+    this.handshakeTimeout = integerOption(options.handshakeTimeout, 'handshakeTimeout', 10_000, 1, 2 ** 31 - 1);
+    this.maxHeaderSize = integerOption(options.maxHeaderSize, 'maxHeaderSize', 16 * 1024, 256);
+    this.clients = new Set();
+    const tracking = booleanOption(options.clientTracking, 'clientTracking', true);
+    if (!tracking) (this as { clients: Set<WebSocket> }).clients = new NoopSet();
+
+    if (options.port !== undefined) {
+      const onSocket = (socket: Socket) => this.acceptRawSocket(socket);
+      const server = options.tls !== undefined ? createTlsServer(options.tls, onSocket) : createNetServer(onSocket);
+      this.netServer = server;
+      server.on('error', (error) => this.emit('error', error));
+      server.on('listening', () => this.emit('listening'));
+      if (callback) server.once('listening', callback);
+      server.listen({ port: options.port, ...(options.host === undefined ? {} : { host: options.host }), ...(options.backlog === undefined ? {} : { backlog: options.backlog }) });
+    } else if (options.server !== undefined) {
+      const server = options.server;
+      this.httpServer = server;
+      this.onHttpUpgrade = (req, socket, head) => {
+        if (!this.shouldHandle(req)) {
+          // Another upgrade listener may own this path; answer only when nobody else can.
+          if (server.listenerCount('upgrade') === 1) abort(socket, 400, 'invalid path');
+          return;
+        }
+        this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
+      };
+      server.on('upgrade', this.onHttpUpgrade);
+      server.on('listening', this.onListening);
+      server.on('error', this.onError);
+    }
+  }
+
+  private readonly onListening = () => this.emit('listening');
+  private readonly onError = (error: Error) => this.emit('error', error);
+
+  /** The listening address (standalone or attached mode). */
+  address(): AddressInfo | string | null {
+    const server = this.netServer ?? this.httpServer;
+    if (server === null) throw new WebSocketError(ErrorCode.InvalidState, 'the server is in noServer mode');
+    return server.address();
+  }
+
+  /** Whether this server accepts upgrades for the request's path. */
+  shouldHandle(request: { url?: string | undefined }): boolean {
+    if (this.settings.path === undefined) return true;
+    const url = request.url ?? '/';
+    const question = url.indexOf('?');
+    return (question === -1 ? url : url.slice(0, question)) === this.settings.path;
+  }
+
+  /**
+   * Complete the handshake on a socket an HTTP server handed over with its `upgrade` event.
+   * Rejections are answered on the socket and the socket is closed; `callback` runs only on success.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: WebSocket, req: IncomingMessage) => void): void {
+    socket.on('error', noop);
+    const parsed: RequestHead = {
+      kind: 'request',
+      method: req.method ?? '',
+      target: req.url ?? '/',
+      version: req.httpVersion,
+      headers: HeaderMap.fromRaw(req.rawHeaders),
+    };
+    void this.completeUpgrade(parsed, req, socket as Socket, head, (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true, (ws) => callback(ws, req));
+  }
+
+  /**
+   * Stop accepting connections, close every client with 1001 and wait (bounded by `closeTimeout`)
+   * for them; then emit `close`. In attached mode the HTTP server is left running.
+   */
+  close(callback?: (error?: Error) => void): Promise<void> {
+    if (this.closedPromise === null) {
+      this.closing = true;
+      if (this.httpServer !== null) {
+        this.httpServer.off('upgrade', this.onHttpUpgrade!);
+        this.httpServer.off('listening', this.onListening);
+        this.httpServer.off('error', this.onError);
+      }
+      for (const socket of this.pendingSockets) socket.destroy();
+      const closings = [...this.clients].map((ws) => {
+        if (ws.readyState === WebSocket.OPEN) ws.close(CloseCode.GoingAway, 'server shutting down');
+        return ws.closed;
+      });
+      const listening = this.netServer;
+      this.closedPromise = Promise.all([
+        Promise.all(closings),
+        listening === null ? Promise.resolve() : new Promise<void>((resolve) => listening.close(() => resolve())),
+      ]).then(() => {
+        this.emit('close');
+      });
+    }
+    if (callback) this.closedPromise.then(() => callback(), callback);
+    return this.closedPromise;
+  }
+
+  // -- standalone mode -------------------------------------------------------------------------
+
+  private acceptRawSocket(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.pendingSockets.add(socket);
+    const parser = new HttpHeadParser<RequestHead>('request', { maxHeadSize: this.maxHeaderSize });
+    const timer = setTimeout(() => {
+      // Slowloris: the head did not arrive in time.
+      finish();
+      abort(socket, 408, 'handshake timed out');
+    }, this.handshakeTimeout);
+    const finish = () => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      this.pendingSockets.delete(socket);
+    };
+    const onData = (chunk: Buffer) => {
+      const result = parser.push(chunk);
+      if (!result.done) return;
+      finish();
+      if ('error' in result) {
+        abort(socket, result.error.status, result.error.message);
+        return;
+      }
+      const head = result.head;
+      if (!head.headers.has('upgrade') && head.method === 'GET') {
+        abort(socket, 426, 'this service accepts WebSocket connections only', [['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13']]);
+        return;
+      }
+      if (!this.shouldHandle({ url: head.target })) {
+        abort(socket, 400, 'invalid path');
+        return;
+      }
+      const request = upgradeRequestOf(head, socket);
+      void this.completeUpgrade(head, request, socket, Buffer.from(result.rest.buffer, result.rest.byteOffset, result.rest.length), this.settings.tls !== undefined, (ws) =>
+        this.emit('connection', ws, request),
+      );
+    };
+    const onClose = () => finish();
+    socket.on('error', noop);
+    socket.on('data', onData);
+    socket.on('close', onClose);
+  }
+
+  // -- common path ------------------------------------------------------------------------------
+
+  private async completeUpgrade(
+    head: RequestHead,
+    request: UpgradeRequest | IncomingMessage,
+    socket: Socket,
+    rest: Buffer,
+    secure: boolean,
+    done: (ws: WebSocket) => void,
+  ): Promise<void> {
+    try {
+      const valid = validateUpgradeRequest(head, this.settings.origins === undefined ? {} : { origins: this.settings.origins });
+      if (!valid.ok) return reject(socket, valid);
+      if (this.closing) return abort(socket, 503, 'server shutting down');
+      if (this.open >= this.maxConnections) return abort(socket, 503, 'too many connections');
+
+      const extraHeaders: [string, string][] = [];
+      let user: unknown;
+      const verdict = await this.runVerify(request, valid.origin, secure);
+      if (socket.destroyed) return;
+      if (verdict !== true) {
+        if (verdict === false) return abort(socket, 401, 'unauthorized');
+        if (!verdict.accept) {
+          return abort(socket, verdict.status ?? 401, verdict.message ?? 'unauthorized', Object.entries(verdict.headers ?? {}));
+        }
+        user = verdict.user;
+        extraHeaders.push(...Object.entries(verdict.headers ?? {}));
+      }
+
+      let protocol: string | undefined;
+      if (valid.protocols.length !== 0) {
+        const chosen = this.settings.handleProtocols ? this.settings.handleProtocols(new Set(valid.protocols), request) : valid.protocols[0];
+        if (typeof chosen === 'string') {
+          // The server "MUST ... select one of the values" the client offered (§4.2.2).
+          if (!valid.protocols.includes(chosen)) throw new WebSocketError(ErrorCode.InvalidArgument, `handleProtocols chose "${chosen}", which was not offered`);
+          protocol = chosen;
+        }
+      }
+      if (this.closing) return abort(socket, 503, 'server shutting down');
+      if (this.open >= this.maxConnections) return abort(socket, 503, 'too many connections');
+
+      const response = acceptResponse(valid.key, sha1, protocol, [], extraHeaders);
+      if (this.listenerCount('headers') !== 0) {
+        const lines = response.slice(0, -4).split('\r\n');
+        this.emit('headers', lines, request);
+        socket.write(lines.join('\r\n') + '\r\n\r\n');
+      } else {
+        socket.write(response);
+      }
+      const ws = new WebSocket(INTERNAL, head.target, this.connectionOptions);
+      ws.user = user;
+      this.open++;
+      this.clients.add(ws);
+      ws.once('close', () => {
+        this.open--;
+        this.clients.delete(ws);
+      });
+      socket.removeListener('error', noop);
+      ws.attach(socket, rest, protocol ?? '', [], '');
+      done(ws);
+    } catch (error) {
+      abort(socket, 500, 'internal error');
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private runVerify(request: UpgradeRequest | IncomingMessage, origin: string | undefined, secure: boolean): Promise<VerifyResult> | VerifyResult {
+    const { verify, verifyClient } = this.settings;
+    if (verify !== undefined) return verify(request);
+    if (verifyClient === undefined) return true;
+    const info: VerifyClientInfo = { origin, secure, req: request };
+    if (verifyClient.length < 2) return (verifyClient as (info: VerifyClientInfo) => boolean)(info);
+    return new Promise((resolve) => {
+      (verifyClient as (info: VerifyClientInfo, cb: (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => void)(
+        info,
+        (ok, code, message, headers) =>
+          resolve(ok ? true : { accept: false, ...(code === undefined ? {} : { status: code }), ...(message === undefined ? {} : { message }), ...(headers === undefined ? {} : { headers }) }),
+      );
+    });
+  }
+}
+
+function upgradeRequestOf(head: RequestHead, socket: Socket): UpgradeRequest {
+  const rawHeaders: string[] = [];
+  for (const [name, value] of head.headers.entries()) rawHeaders.push(name, value);
+  return { method: head.method, url: head.target, httpVersion: head.version, headers: head.headers.toObject(), rawHeaders, socket };
+}
+
+function reject(socket: Duplex, rejection: HandshakeRejection): void {
+  abort(socket, rejection.status, rejection.message, rejection.headers);
+}
+
+/** Answer a refused upgrade and close the socket. */
+function abort(socket: Duplex, status: number, message: string, headers: readonly (readonly [string, string])[] = []): void {
+  if (socket.destroyed) return;
+  let response: string;
+  try {
+    response = rejectionResponse(status, message, headers);
+  } catch {
+    response = rejectionResponse(500, 'internal error');
+  }
+  socket.end(response);
+  // Do not wait forever for a peer that does not read the answer.
+  const timer = setTimeout(() => socket.destroy(), 1000);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+function noop(): void {}
+
+/** A `Set` that stays empty, for `clientTracking: false`. */
+class NoopSet<T> extends Set<T> {
+  override add(): this {
+    return this;
+  }
+}

@@ -1,0 +1,680 @@
+/**
+ * One WebSocket connection over a Node.js socket, for either role: the I/O driver of the sans-I/O
+ * `Protocol`. It feeds socket reads to the protocol, dispatches the decoded events, and writes
+ * everything the events produced in one batch (a single write, or a corked run for large
+ * payloads), never one write per message. It owns the connection's timers (closing handshake,
+ * heartbeat, idle) and both directions of backpressure: `send()` reports the high-water mark and
+ * `'drain'` follows; reading pauses while the peer is not reading our output or while an async
+ * iterator has unconsumed messages. It offers ws's event API and an async-first one. It does not
+ * parse frames or HTTP itself, and it never lets a protocol error throw into the event loop.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import {
+  CloseCode,
+  ErrorCode,
+  type Extension,
+  isSendableCloseCode,
+  Protocol,
+  type ProtocolEvent,
+  SEND_EOF,
+  State,
+  WebSocketError,
+} from '../core/index.js';
+import type { ResolvedConnectionOptions } from './connection-options.js';
+import { type ClientOptions, parseWebSocketUrl, resolveClientOptions, startClientHandshake } from './connect.js';
+import { allocate, asBuffer, isUtf8Buffer, sharedMaskKeys } from './platform.js';
+
+/** How the connection ended. */
+export interface ClosedInfo {
+  /** Close code from the peer; 1005 if its close frame had none; 1006 if the connection ended without one. */
+  readonly code: number;
+  readonly reason: string;
+  /** True when close frames went both ways before the socket closed. */
+  readonly wasClean: boolean;
+}
+
+/** Data accepted by `send`. */
+export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
+
+/** Options of one `send` call (ws-compatible). */
+export interface SendOptions {
+  /** Send as binary; default: true unless `data` is a string. */
+  binary?: boolean;
+  /** False to send a fragment and continue the message with further `send` calls. Default true. */
+  fin?: boolean;
+  /** Accepted for compatibility; compression is decided by the negotiated extensions. */
+  compress?: boolean;
+  /** Accepted for compatibility; clients always mask, servers never do. */
+  mask?: boolean;
+}
+
+/** Listener signatures of a {@link WebSocket}. */
+export interface WebSocketEvents {
+  open: [];
+  message: [data: Buffer | ArrayBuffer, isBinary: boolean];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  close: [code: number, reason: Buffer];
+  error: [error: Error];
+  drain: [];
+  'unexpected-response': [status: number, headers: Record<string, string>];
+}
+
+type Callback = (error?: Error | null) => void;
+type Message = string | Buffer | ArrayBuffer;
+
+const EMPTY = Buffer.alloc(0);
+/** Output batches up to this size are copied into one buffer and written with one `write`. */
+const COALESCE_LIMIT = 64 * 1024;
+
+const NOT_OPEN = (state: number) =>
+  new WebSocketError(ErrorCode.InvalidState, `WebSocket is not open: readyState ${state} (${['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'][state]})`);
+
+/** Internal construction token: server-side and client connections are built by this package only. */
+export const INTERNAL = Symbol('rfc6455.internal');
+
+/**
+ * A WebSocket connection. Made by `WebSocketServer` for each accepted client, or by
+ * `new WebSocket(url)` (see `connect.ts`) as a client.
+ */
+export class WebSocket extends EventEmitter<WebSocketEvents> {
+  /** The connection is being established. */
+  static readonly CONNECTING = 0;
+  /** The connection is open. */
+  static readonly OPEN = 1;
+  /** The closing handshake has started. */
+  static readonly CLOSING = 2;
+  /** The connection is closed. */
+  static readonly CLOSED = 3;
+  /** The connection is being established. */
+  readonly CONNECTING = 0;
+  /** The connection is open. */
+  readonly OPEN = 1;
+  /** The closing handshake has started. */
+  readonly CLOSING = 2;
+  /** The connection is closed. */
+  readonly CLOSED = 3;
+
+  /** How binary messages are delivered: Node.js `Buffer` (default) or `ArrayBuffer`. */
+  binaryType: 'nodebuffer' | 'arraybuffer' = 'nodebuffer';
+  /** Whatever the server's `verify` hook attached to this connection (e.g. the authenticated user). */
+  user: unknown = undefined;
+  /** Resolves with the close code, reason and cleanliness once the connection is closed. Never rejects. */
+  readonly closed: Promise<ClosedInfo>;
+
+  protected socket: Socket | null = null;
+  protected options: ResolvedConnectionOptions;
+  private core: Protocol | null = null;
+  private state: number = WebSocket.CONNECTING;
+  private readonly isServer: boolean;
+  private readonly urlText: string;
+  private protocolName = '';
+  private extensionsHeader = '';
+  private resolveClosed: (info: ClosedInfo) => void = () => undefined;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private awaitingPong = false;
+  private pendingCallbacks: Callback[] | null = null;
+  private flushScheduled = false;
+  private dispatching = false;
+  private queuedBytes = 0;
+  private aboveHighWater = false;
+  private fragmenting = false;
+  private readPausedForWrites = false;
+  private iterator: MessageQueue | null = null;
+
+  private abortHandshake: ((error: Error) => void) | null = null;
+
+  /**
+   * Connect to a WebSocket server.
+   *
+   * @param address - `ws://` or `wss://` URL
+   * @param protocols - subprotocols to offer, most preferred first
+   * @param options - client options (ws option names where the concept is the same)
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for a bad URL, subprotocol, header or option
+   */
+  constructor(address: string | URL, protocols?: string | readonly string[] | ClientOptions, options?: ClientOptions);
+  /** @internal A server-side connection, made by `WebSocketServer`. */
+  constructor(address: typeof INTERNAL, target: string, options: ResolvedConnectionOptions);
+  constructor(
+    address: string | URL | typeof INTERNAL,
+    protocols?: string | readonly string[] | ClientOptions,
+    options?: ClientOptions | ResolvedConnectionOptions,
+  ) {
+    super();
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    if (address === INTERNAL) {
+      this.isServer = true;
+      this.urlText = protocols as string;
+      this.options = options as ResolvedConnectionOptions;
+      return;
+    }
+    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
+      options = protocols as ClientOptions;
+      protocols = undefined;
+    }
+    const offered = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...(protocols as readonly string[])];
+    const url = parseWebSocketUrl(address);
+    const resolved = resolveClientOptions((options ?? {}) as ClientOptions);
+    this.isServer = false;
+    this.urlText = url.href;
+    this.options = resolved.connection;
+    this.abortHandshake = startClientHandshake(this, url, offered, resolved);
+  }
+
+  /** The connection state: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
+  get readyState(): number {
+    return this.state;
+  }
+
+  /** The URL (client) or request target (server) of this connection. */
+  get url(): string {
+    return this.urlText;
+  }
+
+  /** The subprotocol the handshake selected, or ''. */
+  get protocol(): string {
+    return this.protocolName;
+  }
+
+  /** The `Sec-WebSocket-Extensions` the handshake agreed on, or ''. */
+  get extensions(): string {
+    return this.extensionsHeader;
+  }
+
+  /** Bytes queued to be written (not yet handed to the kernel). */
+  get bufferedAmount(): number {
+    return this.queuedBytes + (this.socket?.writableLength ?? 0);
+  }
+
+  /** The peer's IP address. */
+  get remoteAddress(): string | undefined {
+    return this.socket?.remoteAddress;
+  }
+
+  /** The peer's port. */
+  get remotePort(): number | undefined {
+    return this.socket?.remotePort;
+  }
+
+  /**
+   * Send a message, or a fragment of one with `{ fin: false }`.
+   *
+   * @returns false once `bufferedAmount` reached the high-water mark (wait for `'drain'`)
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING
+   */
+  send(data: SendData, options?: SendOptions | Callback, callback?: Callback): boolean {
+    if (typeof options === 'function') {
+      callback = options;
+      options = undefined;
+    }
+    if (this.state === WebSocket.CONNECTING) throw NOT_OPEN(this.state);
+    const bytes = toBuffer(data);
+    const protocol = this.core;
+    if (this.state !== WebSocket.OPEN || protocol === null || protocol.closeSent !== null) {
+      if (callback) process.nextTick(callback, NOT_OPEN(this.state));
+      return false;
+    }
+    const binary = options?.binary ?? typeof data !== 'string';
+    const fin = options?.fin ?? true;
+    if (this.fragmenting) protocol.sendContinuation(bytes, fin);
+    else if (binary) protocol.sendBinary(bytes, fin);
+    else protocol.sendText(bytes, fin);
+    this.fragmenting = !fin;
+    this.queuedBytes += bytes.length;
+    return this.queued(callback);
+  }
+
+  /**
+   * Send a message and resolve once it has been handed to the socket; waits for `'drain'` first
+   * when the high-water mark is reached.
+   *
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` when the connection is not open
+   */
+  async sendAsync(data: SendData, options?: SendOptions): Promise<void> {
+    if (this.aboveHighWater) await new Promise<void>((resolve) => this.once('drain', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.send(data, options ?? {}, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /**
+   * Send a ping (ws signature: `ping(data?, mask?, callback?)`).
+   *
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING; `WS_ERR_INVALID_ARGUMENT` for more than 125 bytes
+   */
+  ping(data?: SendData, _mask?: boolean, callback?: Callback): void {
+    this.control(true, data, callback);
+  }
+
+  /**
+   * Send an unsolicited pong (ws signature: `pong(data?, mask?, callback?)`).
+   *
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING; `WS_ERR_INVALID_ARGUMENT` for more than 125 bytes
+   */
+  pong(data?: SendData, _mask?: boolean, callback?: Callback): void {
+    this.control(false, data, callback);
+  }
+
+  /**
+   * Start the closing handshake. Resolves, like {@link WebSocket.closed}, when the connection is closed.
+   *
+   * @param code - 1000 (default), 1001–1003, 1007–1014 or 3000–4999
+   * @param reason - at most 123 bytes of UTF-8
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for a code that may not be sent or a reason too long
+   */
+  close(code?: number, reason?: string | Buffer): Promise<ClosedInfo> {
+    if (code !== undefined && !isSendableCloseCode(code)) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, `close code ${code} may not be sent`);
+    }
+    if (this.state === WebSocket.CONNECTING) {
+      this.abortConnecting(new WebSocketError(ErrorCode.ConnectionFailed, 'WebSocket was closed before the connection was established'));
+      return this.closed;
+    }
+    const protocol = this.core;
+    if (this.state === WebSocket.OPEN && protocol !== null && protocol.state === State.Open) {
+      protocol.sendClose(code ?? CloseCode.Normal, reason ?? '');
+      this.state = WebSocket.CLOSING;
+      this.flush();
+      this.armCloseTimer();
+    }
+    return this.closed;
+  }
+
+  /** Destroy the socket at once, without a closing handshake (close code 1006). */
+  terminate(): void {
+    if (this.state === WebSocket.CLOSED) return;
+    if (this.state === WebSocket.CONNECTING) {
+      this.abortConnecting(new WebSocketError(ErrorCode.ConnectionFailed, 'WebSocket was closed before the connection was established'));
+      return;
+    }
+    this.socket?.destroy();
+  }
+
+  /** Stop reading from the socket (incoming messages wait in the kernel). */
+  pause(): void {
+    this.socket?.pause();
+  }
+
+  /** Resume reading after {@link WebSocket.pause}. */
+  resume(): void {
+    if (!this.readPausedForWrites && !(this.iterator?.full ?? false)) this.socket?.resume();
+  }
+
+  /**
+   * Iterate over incoming messages: text as `string`, binary as `Buffer` (or `ArrayBuffer`). The
+   * socket stops reading while `maxQueuedMessages` wait unconsumed. Ends when the connection closes.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    if (this.iterator === null) this.iterator = new MessageQueue(this, this.options.maxQueuedMessages);
+    return this.iterator;
+  }
+
+  // -- internal wiring (used by the server and the client connector) ---------------------------
+
+  /** @internal Take over `socket` after a successful handshake; `head` holds bytes read past the HTTP head. */
+  attach(socket: Socket, head: Uint8Array, protocolName: string, extensions: readonly Extension[], extensionsHeader: string): void {
+    this.abortHandshake = null;
+    this.socket = socket;
+    this.protocolName = protocolName;
+    this.extensionsHeader = extensionsHeader;
+    const o = this.options;
+    this.core = new Protocol({
+      role: this.isServer ? 'server' : 'client',
+      maxMessageSize: o.maxPayload,
+      maxFrameSize: o.maxFrameSize,
+      maxFragments: o.maxFragments,
+      autoPong: o.autoPong,
+      fragmentSize: o.fragmentSize,
+      extensions,
+      allocate,
+      isUtf8: isUtf8Buffer,
+      ...(this.isServer ? {} : { maskKeyPool: sharedMaskKeys }),
+    });
+    this.state = WebSocket.OPEN;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('close', () => this.onSocketClose());
+    socket.on('error', () => undefined);
+    socket.on('drain', () => this.onDrain());
+    if (o.idleTimeout > 0) {
+      socket.setTimeout(o.idleTimeout);
+      socket.on('timeout', () => this.onIdle());
+    }
+    if (o.heartbeatInterval > 0) this.scheduleHeartbeat();
+    this.emit('open');
+    if (head.length !== 0) this.onData(asBuffer(head));
+    if (socket.readableEnded) this.onEnd();
+  }
+
+  /** @internal The client handshake failed or was aborted: report and close with 1006. */
+  failConnecting(error: Error): void {
+    if (this.state !== WebSocket.CONNECTING) return;
+    this.abortHandshake = null;
+    this.state = WebSocket.CLOSED;
+    if (this.listenerCount('error') !== 0) this.emit('error', error);
+    this.finishClose({ code: CloseCode.AbnormalClosure, reason: '', wasClean: false });
+  }
+
+  /** @internal The server answered the handshake with a status other than 101. */
+  emitUnexpectedResponse(status: number, headers: Record<string, string>): void {
+    this.emit('unexpected-response', status, headers);
+  }
+
+  private abortConnecting(error: Error): void {
+    if (this.abortHandshake !== null) this.abortHandshake(error);
+    else this.failConnecting(error);
+  }
+
+  // -- reading -----------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    const protocol = this.core;
+    if (protocol === null) return;
+    this.awaitingPong = false;
+    protocol.receiveData(chunk);
+    this.dispatch(protocol);
+    this.flush();
+  }
+
+  private onEnd(): void {
+    const protocol = this.core;
+    if (protocol === null || protocol.state === State.Closed) return;
+    protocol.receiveEof();
+    this.dispatch(protocol);
+    this.flush();
+  }
+
+  private onSocketClose(): void {
+    const protocol = this.core;
+    if (protocol !== null && protocol.state !== State.Closed) {
+      protocol.receiveEof();
+      protocol.dataToSend();
+      this.dispatch(protocol);
+    }
+  }
+
+  private dispatch(protocol: Protocol): void {
+    const events = protocol.eventsReceived();
+    if (events.length === 0) return;
+    this.dispatching = true;
+    try {
+      for (const event of events) this.handle(event);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private handle(event: ProtocolEvent): void {
+    switch (event.type) {
+      case 'message': {
+        const data = event.binary && this.binaryType === 'arraybuffer' ? toArrayBuffer(event.data) : asBuffer(event.data);
+        if (this.iterator !== null) this.iterator.push(event.binary ? data : asBuffer(event.data).toString('utf8'));
+        this.emit('message', data, event.binary);
+        break;
+      }
+      case 'ping':
+        this.emit('ping', asBuffer(event.data));
+        break;
+      case 'pong':
+        this.emit('pong', asBuffer(event.data));
+        break;
+      case 'close':
+        // The peer started closing (or answered our close): nothing more may be sent after the
+        // replies to messages that came before it, which were dispatched first.
+        if (this.state === WebSocket.OPEN) this.state = WebSocket.CLOSING;
+        break;
+      case 'error':
+        if (this.state === WebSocket.OPEN) this.state = WebSocket.CLOSING;
+        if (this.listenerCount('error') !== 0) this.emit('error', event.error);
+        break;
+      case 'closed':
+        this.finishClose(event);
+        break;
+    }
+  }
+
+  // -- writing -----------------------------------------------------------------------------
+
+  private control(ping: boolean, data: SendData | undefined, callback: Callback | undefined): void {
+    if (this.state === WebSocket.CONNECTING) throw NOT_OPEN(this.state);
+    const bytes = data === undefined ? EMPTY : toBuffer(data);
+    const protocol = this.core;
+    if (this.state !== WebSocket.OPEN || protocol === null || protocol.closeSent !== null) {
+      if (callback) process.nextTick(callback, NOT_OPEN(this.state));
+      return;
+    }
+    if (ping) protocol.sendPing(bytes);
+    else protocol.sendPong(bytes);
+    this.queued(callback);
+  }
+
+  private queued(callback: Callback | undefined): boolean {
+    if (callback !== undefined) (this.pendingCallbacks ??= []).push(callback);
+    if (!this.dispatching && !this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+    const below = this.bufferedAmount < this.options.highWaterMark;
+    if (!below) this.aboveHighWater = true;
+    return below;
+  }
+
+  /** Write everything the protocol has queued, in one batch. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const protocol = this.core;
+    const socket = this.socket;
+    if (protocol === null || socket === null) return;
+    const callbacks = this.pendingCallbacks;
+    this.pendingCallbacks = null;
+    const output = protocol.dataToSend();
+    this.queuedBytes = 0;
+    let count = output.length;
+    const end = count !== 0 && output[count - 1] === SEND_EOF;
+    if (end) count--;
+    const done = callbacks === null ? undefined : (error?: Error | null) => callAll(callbacks, error ?? null);
+    if (socket.destroyed || !socket.writable) {
+      if (done) process.nextTick(done, NOT_OPEN(this.state));
+    } else if (count === 0) {
+      if (done) process.nextTick(done, null);
+    } else if (count === 1) {
+      socket.write(output[0] as Uint8Array, done);
+    } else {
+      let total = 0;
+      for (let i = 0; i < count; i++) total += (output[i] as Uint8Array).length;
+      if (total <= COALESCE_LIMIT) {
+        const batch = Buffer.allocUnsafe(total);
+        let offset = 0;
+        for (let i = 0; i < count; i++) {
+          const chunk = output[i] as Uint8Array;
+          batch.set(chunk, offset);
+          offset += chunk.length;
+        }
+        socket.write(batch, done);
+      } else {
+        socket.cork();
+        for (let i = 0; i < count - 1; i++) socket.write(output[i] as Uint8Array);
+        socket.write(output[count - 1] as Uint8Array, done);
+        socket.uncork();
+      }
+    }
+    if (end && !socket.destroyed) socket.end();
+    if (protocol.closeExpected()) this.armCloseTimer();
+    this.checkWriteBackpressure(socket);
+  }
+
+  private checkWriteBackpressure(socket: Socket): void {
+    const buffered = socket.writableLength;
+    if (buffered > this.options.maxBufferedAmount) {
+      if (this.listenerCount('error') !== 0) {
+        this.emit('error', new WebSocketError(ErrorCode.BufferLimit, 'peer is not reading: buffered output over maxBufferedAmount'));
+      }
+      socket.destroy();
+      return;
+    }
+    if (buffered >= this.options.highWaterMark) {
+      this.aboveHighWater = true;
+      if (!this.readPausedForWrites) {
+        // The peer is not reading what we write: stop reading what it sends, so a slow reader
+        // (of an echo, say) cannot make our output buffer grow.
+        this.readPausedForWrites = true;
+        socket.pause();
+      }
+    }
+  }
+
+  private onDrain(): void {
+    if (this.readPausedForWrites) {
+      this.readPausedForWrites = false;
+      this.resume();
+    }
+    if (this.aboveHighWater && this.bufferedAmount < this.options.highWaterMark) {
+      this.aboveHighWater = false;
+      this.emit('drain');
+    }
+  }
+
+  // -- timers --------------------------------------------------------------------------------
+
+  private armCloseTimer(): void {
+    if (this.closeTimer !== null || this.state === WebSocket.CLOSED) return;
+    this.closeTimer = setTimeout(() => this.socket?.destroy(), this.options.closeTimeout);
+    this.closeTimer.unref();
+  }
+
+  private scheduleHeartbeat(): void {
+    this.heartbeatTimer = setTimeout(() => this.heartbeat(), this.options.heartbeatInterval);
+    this.heartbeatTimer.unref();
+  }
+
+  private heartbeat(): void {
+    if (this.state !== WebSocket.OPEN) return;
+    if (this.awaitingPong) {
+      // Nothing arrived for a whole interval after our ping: a zombie or half-open connection.
+      this.socket?.destroy();
+      return;
+    }
+    this.awaitingPong = true;
+    this.ping();
+    this.scheduleHeartbeat();
+  }
+
+  private onIdle(): void {
+    if (this.state === WebSocket.OPEN) this.close(CloseCode.GoingAway, 'idle timeout');
+    else this.socket?.destroy();
+  }
+
+  // -- closing -------------------------------------------------------------------------------
+
+  private finishClose(info: ClosedInfo): void {
+    this.state = WebSocket.CLOSED;
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
+    this.closeTimer = null;
+    this.heartbeatTimer = null;
+    const socket = this.socket;
+    if (socket !== null && !socket.destroyed) {
+      if (socket.writableLength === 0 || !socket.writable) socket.destroy();
+      else socket.once('finish', () => socket.destroy());
+    }
+    if (this.pendingCallbacks !== null) {
+      const callbacks = this.pendingCallbacks;
+      this.pendingCallbacks = null;
+      process.nextTick(callAll, callbacks, NOT_OPEN(WebSocket.CLOSED));
+    }
+    this.iterator?.end();
+    this.resolveClosed({ code: info.code, reason: info.reason, wasClean: info.wasClean });
+    this.emit('close', info.code, Buffer.from(info.reason));
+  }
+}
+
+function callAll(callbacks: readonly Callback[], error: Error | null): void {
+  for (const callback of callbacks) callback(error);
+}
+
+function toBuffer(data: SendData): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  throw new WebSocketError(ErrorCode.InvalidArgument, 'data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+/** Messages waiting for an async iterator, with inbound backpressure. */
+class MessageQueue implements AsyncIterableIterator<Message> {
+  private readonly items: Message[] = [];
+  private waiting: ((result: IteratorResult<Message>) => void) | null = null;
+  private ended = false;
+  private paused = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly limit: number,
+  ) {}
+
+  get full(): boolean {
+    return this.paused;
+  }
+
+  push(message: Message): void {
+    if (this.ended) return;
+    if (this.waiting !== null) {
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve({ value: message, done: false });
+      return;
+    }
+    this.items.push(message);
+    if (!this.paused && this.items.length >= this.limit) {
+      this.paused = true;
+      this.ws.pause();
+    }
+  }
+
+  end(): void {
+    this.ended = true;
+    if (this.waiting !== null) {
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve({ value: undefined, done: true });
+    }
+  }
+
+  next(): Promise<IteratorResult<Message>> {
+    const message = this.items.shift();
+    if (message !== undefined) {
+      if (this.paused && this.items.length <= this.limit >> 1) {
+        this.paused = false;
+        this.ws.resume();
+      }
+      return Promise.resolve({ value: message, done: false });
+    }
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<Message>> {
+    this.ended = true;
+    this.items.length = 0;
+    if (this.paused) {
+      this.paused = false;
+      this.ws.resume();
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    return this;
+  }
+}
