@@ -1,7 +1,7 @@
 // Handshake rejections over raw TCP against a standalone server: each malformed request gets its
 // status and the socket is closed; slow heads are dropped after the handshake timeout; hooks.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WebSocket, WebSocketServer } from '../../src/index.js';
+import type { ServerOptions, WebSocket, WebSocketServer } from '../../src/index.js';
 import { next, openClient, RawClient, startServer, upgradeRequest } from '../helpers/node.js';
 
 let servers: WebSocketServer[] = [];
@@ -10,7 +10,7 @@ afterEach(async () => {
   servers = [];
 });
 
-async function server(options = {}) {
+async function server(options: Omit<ServerOptions, 'port'> = {}) {
   const started = await startServer(options);
   servers.push(started.wss);
   return started;

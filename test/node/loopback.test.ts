@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket, type WebSocketServer } from '../../src/index.js';
+import { type ServerOptions, WebSocket, type WebSocketServer } from '../../src/index.js';
 import { next, openClient, RawClient, startServer, upgradeRequest } from '../helpers/node.js';
 import { buildFrame } from '../helpers/frames.js';
 
@@ -9,7 +9,7 @@ afterEach(async () => {
   servers = [];
 });
 
-async function echoServer(options = {}) {
+async function echoServer(options: Omit<ServerOptions, 'port'> = {}) {
   const started = await startServer(options);
   servers.push(started.wss);
   started.wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
