@@ -38,6 +38,9 @@ export interface FrameDecoderOptions {
   readonly maxFrameSize?: number;
 }
 
+/** Scratch key for `applyMask`, filled from the decoder's fields before each use (decoding is synchronous). */
+const KEY = new Uint8Array(4);
+
 const STATE_HEADER: number = 0;
 const STATE_PAYLOAD: number = 1;
 const STATE_HALTED: number = 2;
@@ -50,16 +53,21 @@ export class FrameDecoder {
   private readonly maxFrameSize: number;
 
   private state: number = STATE_HEADER;
-  /** Header bytes that arrived at the end of a chunk, before the rest of the header. */
-  private readonly spill = new Uint8Array(14);
+  /** Header bytes that arrived at the end of a chunk, before the rest of the header (made on first need). */
+  private spill: Uint8Array | null = null;
   private spillLength = 0;
 
   private opcode = 0;
   private masked = false;
   private remaining = 0;
-  private readonly maskKey = new Uint8Array(4);
+  /** The current frame's masking key, as four numbers (no per-connection typed array). */
+  private key0 = 0;
+  private key1 = 0;
+  private key2 = 0;
+  private key3 = 0;
   private maskPhase = 0;
-  private readonly controlPayload = new Uint8Array(MAX_CONTROL_PAYLOAD);
+  /** Payload of the control frame being received (made on the first control frame). */
+  private controlPayload: Uint8Array | null = null;
   private controlLength = 0;
 
   /**
@@ -101,16 +109,17 @@ export class FrameDecoder {
           const used = this.parseHeader(chunk, pos, length - pos);
           if (used === 0) {
             if (this.state === STATE_HALTED) return;
-            this.spill.set(chunk.subarray(pos), 0);
+            (this.spill ??= new Uint8Array(14)).set(chunk.subarray(pos), 0);
             this.spillLength = length - pos;
             return;
           }
           pos += used;
         } else {
+          const spill = this.spill!;
           const before = this.spillLength;
           const take = Math.min(14 - before, length - pos);
-          this.spill.set(chunk.subarray(pos, pos + take), before);
-          const used = this.parseHeader(this.spill, 0, before + take);
+          spill.set(chunk.subarray(pos, pos + take), before);
+          const used = this.parseHeader(spill, 0, before + take);
           if (used === 0) {
             if (this.state === STATE_HALTED) return;
             this.spillLength = before + take;
@@ -133,11 +142,15 @@ export class FrameDecoder {
       pos += take;
       this.remaining -= take;
       if (this.masked) {
-        applyMask(piece, piece, 0, this.maskKey, this.maskPhase);
+        KEY[0] = this.key0;
+        KEY[1] = this.key1;
+        KEY[2] = this.key2;
+        KEY[3] = this.key3;
+        applyMask(piece, piece, 0, KEY, this.maskPhase);
         this.maskPhase = (this.maskPhase + take) & 3;
       }
       if (isControlOpcode(this.opcode)) {
-        this.controlPayload.set(piece, this.controlLength);
+        (this.controlPayload ??= new Uint8Array(MAX_CONTROL_PAYLOAD)).set(piece, this.controlLength);
         this.controlLength += take;
       } else {
         this.sink.framePayload(piece);
@@ -153,7 +166,7 @@ export class FrameDecoder {
   private finishFrame(): void {
     if (isControlOpcode(this.opcode)) {
       // Copy out: the control buffer is reused for the next control frame.
-      const payload = this.controlPayload.slice(0, this.controlLength);
+      const payload = this.controlLength === 0 ? new Uint8Array(0) : this.controlPayload!.slice(0, this.controlLength);
       this.controlLength = 0;
       this.sink.controlFrame(this.opcode, payload);
     } else {
@@ -225,10 +238,10 @@ export class FrameDecoder {
     if (length > this.maxFrameSize) return this.fail(ErrorCode.FrameTooBig, 'frame too big');
 
     if (masked) {
-      this.maskKey[0] = bytes[p]!;
-      this.maskKey[1] = bytes[p + 1]!;
-      this.maskKey[2] = bytes[p + 2]!;
-      this.maskKey[3] = bytes[p + 3]!;
+      this.key0 = bytes[p]!;
+      this.key1 = bytes[p + 1]!;
+      this.key2 = bytes[p + 2]!;
+      this.key3 = bytes[p + 3]!;
     }
     this.opcode = opcode;
     this.masked = masked;

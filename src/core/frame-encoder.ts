@@ -19,6 +19,9 @@ export interface ChunkSink {
 /** Default allocator: a zero-filled `Uint8Array`. */
 export const allocateZeroed: Allocate = (size) => new Uint8Array(size);
 
+/** Scratch masking key (encoding is synchronous, so one per module is enough). */
+const KEY = new Uint8Array(4);
+
 /** Below this size a masked payload is masked with an inline byte loop (no alignment padding). */
 const SMALL_MASKED = 64;
 
@@ -26,7 +29,6 @@ const SMALL_MASKED = 64;
 export class FrameEncoder {
   private readonly maskKeys: MaskKeyPool | null;
   private readonly allocate: Allocate;
-  private readonly key = new Uint8Array(4);
 
   /**
    * @param maskKeys - key source for a client ("a client MUST mask all frames that it sends to the server", §5.1); null for a server
@@ -118,7 +120,7 @@ export class FrameEncoder {
         frame[headerLength + i] = payload[i]! ^ k;
       }
     } else {
-      const key = this.key;
+      const key = KEY;
       key[0] = frame[keyOffset]!;
       key[1] = frame[keyOffset + 1]!;
       key[2] = frame[keyOffset + 2]!;

@@ -106,6 +106,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 const EMPTY = new Uint8Array(0);
+const checkedOptions = new WeakSet<object>();
 /**
  * Automatic pongs that may wait in the output at once. A burst of pings (Autobahn 2.10 sends ten in
  * one write) gets one pong each; beyond this, the newest ping's pong replaces the last one queued,
@@ -152,7 +153,11 @@ export class Protocol {
    * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for an unknown option or an out-of-range limit
    */
   constructor(options: ProtocolOptions) {
-    rejectUnknownKeys(options, OPTION_KEYS, 'Protocol');
+    // An options object shared by many connections is checked for unknown keys once.
+    if (!checkedOptions.has(options)) {
+      rejectUnknownKeys(options, OPTION_KEYS, 'Protocol');
+      checkedOptions.add(options);
+    }
     if (options.role !== Role.Client && options.role !== Role.Server) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'option "role" must be "client" or "server"');
     }
@@ -174,14 +179,7 @@ export class Protocol {
       ...(options.isUtf8 === undefined ? {} : { isUtf8: options.isUtf8 }),
       messageRsv: this.extensionRsv,
     });
-    const sink: FrameSink = {
-      frameStart: (opcode, fin, rsv, length) => this.onFrameStart(opcode, fin, rsv, length),
-      framePayload: (chunk) => this.onFramePayload(chunk),
-      frameEnd: () => this.onFrameEnd(),
-      controlFrame: (opcode, payload) => this.onControlFrame(opcode, payload),
-      frameError: (error) => this.failWith(error),
-    };
-    this.decoder = new FrameDecoder(sink, {
+    this.decoder = new FrameDecoder(new DecoderSink(this), {
       expectMasked: this.role === Role.Server,
       allowedRsv: this.extensionRsv,
       maxFrameSize,
@@ -400,24 +398,28 @@ export class Protocol {
 
   // -- receiving --------------------------------------------------------------------------------
 
-  private onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
+  /** @internal Called by the decoder. */
+  onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
     const error = this.assembler.frameStart(opcode, fin, rsv, length);
     if (error !== null) this.failWith(error);
   }
 
-  private onFramePayload(chunk: Uint8Array): void {
+  /** @internal Called by the decoder. */
+  onFramePayload(chunk: Uint8Array): void {
     const error = this.assembler.framePayload(chunk);
     if (error !== null) this.failWith(error);
   }
 
-  private onFrameEnd(): void {
+  /** @internal Called by the decoder. */
+  onFrameEnd(): void {
     const result = this.assembler.frameEnd();
     if (result === null) return;
     if (result instanceof WebSocketError) this.failWith(result);
     else this.events.push(result);
   }
 
-  private onControlFrame(opcode: number, payload: Uint8Array): void {
+  /** @internal Called by the decoder. */
+  onControlFrame(opcode: number, payload: Uint8Array): void {
     if (opcode === Opcode.Ping) {
       this.events.push({ type: 'ping', data: payload });
       // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless it
@@ -458,7 +460,8 @@ export class Protocol {
     if (this.role === Role.Server) this.sendEof();
   }
 
-  private failWith(error: WebSocketError): void {
+  /** @internal Called by the decoder. */
+  failWith(error: WebSocketError): void {
     this.decoder.halt();
     this.assembler.reset();
     if (this.currentState === State.Closed || this.pendingClose?.failure === true) return;
@@ -566,6 +569,26 @@ export class Protocol {
       reason: received === null ? '' : received.reason,
       wasClean: received !== null && this.sentClose !== null,
     });
+  }
+}
+
+/** Forwards decoder callbacks to the protocol: one small object per connection instead of five closures. */
+class DecoderSink implements FrameSink {
+  constructor(private readonly protocol: Protocol) {}
+  frameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
+    this.protocol.onFrameStart(opcode, fin, rsv, length);
+  }
+  framePayload(chunk: Uint8Array): void {
+    this.protocol.onFramePayload(chunk);
+  }
+  frameEnd(): void {
+    this.protocol.onFrameEnd();
+  }
+  controlFrame(opcode: number, payload: Uint8Array): void {
+    this.protocol.onControlFrame(opcode, payload);
+  }
+  frameError(error: WebSocketError): void {
+    this.protocol.failWith(error);
   }
 }
 

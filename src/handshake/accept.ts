@@ -1,15 +1,15 @@
 /**
  * The handshake's key and accept values (RFC 6455 §4.1, §4.2.2): validating a client's
  * `Sec-WebSocket-Key` (base64 of 16 bytes), generating one, and deriving `Sec-WebSocket-Accept` =
- * base64(SHA-1(key + GUID)). SHA-1 and randomness are injected, so this module stays free of
- * Node.js APIs; base64 uses the standard `btoa`/`atob` globals.
+ * base64(SHA-1(key + GUID)). SHA-1 (with its base64 encoding) and randomness are injected, so this
+ * module stays free of Node.js APIs; key generation uses the standard `btoa` global.
  */
 
 /** The GUID RFC 6455 §1.3 appends to the key. */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-/** SHA-1 of a string's UTF-8 (here: ASCII) bytes. */
-export type Sha1 = (text: string) => Uint8Array;
+/** Base64 of the SHA-1 digest of a string's UTF-8 (here: ASCII) bytes, e.g. `crypto.hash('sha1', text, 'base64')`. */
+export type Sha1Base64 = (text: string) => string;
 
 const BASE64 = new Set(Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (c) => c.charCodeAt(0)));
 
@@ -38,6 +38,6 @@ export function generateKey(randomFill: (target: Uint8Array) => void): string {
 }
 
 /** `Sec-WebSocket-Accept` for `key` (§4.2.2 step 5.4). */
-export function acceptValueFor(key: string, sha1: Sha1): string {
-  return base64Encode(sha1(key + WEBSOCKET_GUID));
+export function acceptValueFor(key: string, sha1: Sha1Base64): string {
+  return sha1(key + WEBSOCKET_GUID);
 }

@@ -6,7 +6,7 @@
  * non-101 status), so no half-open connection is ever handed on. No sockets here.
  */
 import { type Extension, ErrorCode, WebSocketError } from '../core/index.js';
-import { acceptValueFor, type Sha1 } from './accept.js';
+import { acceptValueFor, type Sha1Base64 } from './accept.js';
 import type { ExtensionNegotiator } from './extension-negotiation.js';
 import { type ExtensionOffer, formatExtensions, isToken, listHasToken, parseExtensions } from './headers.js';
 import type { ResponseHead } from './http-head.js';
@@ -81,7 +81,7 @@ const invalid = (message: string) => new WebSocketError(ErrorCode.InvalidHandsha
 /** Validate the server's response (§4.1, "the client MUST validate the server's response"). */
 export function validateServerResponse(
   head: ResponseHead,
-  expected: { key: string; sha1: Sha1; protocols: readonly string[]; negotiators: readonly ExtensionNegotiator[] },
+  expected: { key: string; sha1: Sha1Base64; protocols: readonly string[]; negotiators: readonly ExtensionNegotiator[] },
 ): ClientHandshakeResult | WebSocketError {
   // "If the status code received from the server is not 101, the client handles the response per
   // HTTP procedures." Redirects are not followed.

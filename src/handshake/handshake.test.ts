@@ -7,7 +7,7 @@ import { formatExtensions, listHasToken, parseExtensions, parseList } from './he
 import { HttpHeadParser, type RequestHead, type ResponseHead } from './http-head.js';
 import { acceptResponse, rejectionResponse, validateUpgradeRequest } from './server-handshake.js';
 
-const sha1 = (text: string) => new Uint8Array(createHash('sha1').update(text).digest());
+const sha1 = (text: string) => createHash('sha1').update(text).digest('base64');
 const enc = (s: string) => new TextEncoder().encode(s);
 
 function requestHead(lines: string[], start = 'GET /chat HTTP/1.1'): RequestHead {

@@ -8,48 +8,63 @@
 
 /** Header fields, names compared case-insensitively, in arrival order. */
 export class HeaderMap {
-  private readonly fields = new Map<string, string[]>();
+  // Flat arrays, looked up by linear scan: a handshake has a few dozen fields at most, and this
+  // allocates no per-name containers.
+  private readonly names: string[] = [];
+  private readonly values: string[] = [];
 
   /** Add a field; repeated names keep every value. */
   append(name: string, value: string): void {
-    const key = name.toLowerCase();
-    const values = this.fields.get(key);
-    if (values === undefined) this.fields.set(key, [value]);
-    else values.push(value);
+    this.names.push(name);
+    this.values.push(value);
   }
 
   /** Every value of `name`, in order; empty when absent. */
   getAll(name: string): readonly string[] {
-    return this.fields.get(name.toLowerCase()) ?? [];
+    const found: string[] = [];
+    for (let i = 0; i < this.names.length; i++) if (sameName(this.names[i]!, name)) found.push(this.values[i]!);
+    return found;
   }
 
   /** The values of `name` joined by ", " (RFC 9110 §5.3), or undefined when absent. */
   get(name: string): string | undefined {
-    const values = this.fields.get(name.toLowerCase());
-    return values === undefined ? undefined : values.join(', ');
+    let joined: string | undefined;
+    for (let i = 0; i < this.names.length; i++) {
+      if (sameName(this.names[i]!, name)) joined = joined === undefined ? this.values[i]! : `${joined}, ${this.values[i]!}`;
+    }
+    return joined;
   }
 
   /** The value of a field that must appear at most once: undefined when absent, null when repeated. */
   getSingle(name: string): string | undefined | null {
-    const values = this.fields.get(name.toLowerCase());
-    if (values === undefined) return undefined;
-    return values.length === 1 ? values[0]! : null;
+    let found: string | undefined;
+    for (let i = 0; i < this.names.length; i++) {
+      if (!sameName(this.names[i]!, name)) continue;
+      if (found !== undefined) return null;
+      found = this.values[i]!;
+    }
+    return found;
   }
 
   /** Whether `name` is present. */
   has(name: string): boolean {
-    return this.fields.has(name.toLowerCase());
+    for (let i = 0; i < this.names.length; i++) if (sameName(this.names[i]!, name)) return true;
+    return false;
   }
 
-  /** All fields as [lower-case name, value] pairs. */
+  /** All fields as [lower-case name, value] pairs, in arrival order. */
   *entries(): IterableIterator<[string, string]> {
-    for (const [name, values] of this.fields) for (const value of values) yield [name, value];
+    for (let i = 0; i < this.names.length; i++) yield [this.names[i]!.toLowerCase(), this.values[i]!];
   }
 
   /** A plain object (null prototype) of lower-case names to joined values, like Node's `req.headers`. */
   toObject(): Record<string, string> {
     const object = Object.create(null) as Record<string, string>;
-    for (const [name, values] of this.fields) object[name] = values.join(', ');
+    for (let i = 0; i < this.names.length; i++) {
+      const name = this.names[i]!.toLowerCase();
+      const previous = object[name];
+      object[name] = previous === undefined ? this.values[i]! : `${previous}, ${this.values[i]!}`;
+    }
     return object;
   }
 
@@ -59,6 +74,23 @@ export class HeaderMap {
     for (let i = 0; i + 1 < raw.length; i += 2) map.append(raw[i]!, raw[i + 1]!);
     return map;
   }
+}
+
+/** ASCII case-insensitive equality of two header names, without allocating. */
+function sameName(a: string, b: string): boolean {
+  return a.length === b.length && sameNameAt(a, 0, b);
+}
+
+/** Whether `text` holds `name` at `offset`, ASCII case-insensitively. */
+function sameNameAt(text: string, offset: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const x = text.charCodeAt(offset + i);
+    const y = name.charCodeAt(i);
+    if (x === y) continue;
+    const lower = x | 0x20;
+    if (lower !== (y | 0x20) || lower < 0x61 || lower > 0x7a) return false;
+  }
+  return true;
 }
 
 const isOws = (c: number) => c === 0x20 || c === 0x09;
@@ -80,11 +112,19 @@ export function parseList(value: string): string[] {
   return items;
 }
 
-/** Whether the comma-separated list in `value` contains `token`, compared case-insensitively. */
+/** Whether the comma-separated list in `value` contains `token` (ASCII, case-insensitive), scanning in place. */
 export function listHasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
-  const wanted = token.toLowerCase();
-  for (const item of parseList(value)) if (item.toLowerCase() === wanted) return true;
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i !== value.length && value.charCodeAt(i) !== 0x2c) continue;
+    let a = start;
+    let b = i;
+    while (a < b && isOws(value.charCodeAt(a))) a++;
+    while (b > a && isOws(value.charCodeAt(b - 1))) b--;
+    if (b - a === token.length && sameNameAt(value, a, token)) return true;
+    start = i + 1;
+  }
   return false;
 }
 

@@ -91,7 +91,13 @@ export class HttpHeadParser<T extends RequestHead | ResponseHead> {
   /** Index of the next byte to scan for line ends. */
   private scanned = 0;
   private lineStart = 0;
-  private readonly lines: string[] = [];
+  /** End of the start line (-1 until it is complete). */
+  private startLineEnd = -1;
+  private fieldCount = 0;
+  /** Per field: name start, name end, value start, value end (offsets into the head). */
+  private readonly fields: number[] = [];
+  /** Whether any byte of the head so far is ≥ 0x80 (then strings are built byte by byte). */
+  private nonAscii = false;
   private finished = false;
 
   /**
@@ -108,9 +114,11 @@ export class HttpHeadParser<T extends RequestHead | ResponseHead> {
   /** Feed the next chunk. Once a result with `done: true` came back, further input is an error. */
   push(chunk: Uint8Array): HttpHeadResult<T> {
     if (this.finished) return { done: true, error: new HttpParseError(400, 'input after the head') };
-    this.append(chunk);
-    const bytes = this.buffered;
-    const end = this.length;
+    // The usual case, a head that arrives in one chunk, is parsed in place: nothing is copied.
+    const inPlace = this.length === 0;
+    if (!inPlace) this.append(chunk);
+    const bytes = inPlace ? chunk : this.buffered;
+    const end = inPlace ? chunk.length : this.length;
     for (let i = this.scanned; i < end; i++) {
       // Limits are enforced at the byte that breaks them, so the verdict never depends on how the
       // input was split into chunks.
@@ -118,34 +126,46 @@ export class HttpHeadParser<T extends RequestHead | ResponseHead> {
       if (i - this.lineStart >= this.maxLineLength && bytes[i] !== CR) return this.tooLong();
       const b = bytes[i]!;
       if (b === LF) return this.fail(400, 'bare LF in head');
-      if (b !== CR) continue;
+      if (b !== CR) {
+        if (b >= 0x80) this.nonAscii = true;
+        continue;
+      }
       if (i + 1 >= end) {
         this.scanned = i;
-        return this.incomplete();
+        return this.incomplete(inPlace, chunk);
       }
       if (bytes[i + 1] !== LF) return this.fail(400, 'CR without LF in head');
       const lineLength = i - this.lineStart;
       if (lineLength === 0) {
-        if (this.lines.length === 0) return this.fail(400, 'empty start line');
+        if (this.startLineEnd === -1) return this.fail(400, 'empty start line');
         this.finished = true;
-        return this.complete(bytes.subarray(i + 2, end));
+        return this.complete(bytes, i, end);
       }
-      const line = latin1(bytes, this.lineStart, i);
-      if (this.lines.length > this.maxHeaders) return this.fail(431, 'too many header fields');
-      this.lines.push(line);
+      if (this.startLineEnd === -1) {
+        this.startLineEnd = i;
+      } else {
+        if (++this.fieldCount > this.maxHeaders) return this.fail(431, 'too many header fields');
+        const error = scanFieldLine(bytes, this.lineStart, i, this.fields);
+        if (error !== null) {
+          this.finished = true;
+          return { done: true, error };
+        }
+      }
       i++;
       this.lineStart = i + 1;
     }
     this.scanned = end;
-    return this.incomplete();
+    return this.incomplete(inPlace, chunk);
   }
 
-  private incomplete(): HttpHeadResult<T> {
+  private incomplete(inPlace: boolean, chunk: Uint8Array): HttpHeadResult<T> {
+    // Keep the bytes of a head that continues in the next chunk (offsets stay valid: same start).
+    if (inPlace) this.append(chunk);
     return { done: false };
   }
 
   private tooLong(): HttpHeadResult<T> {
-    return this.lines.length === 0 && this.kind === 'request'
+    return this.startLineEnd === -1 && this.kind === 'request'
       ? this.fail(414, 'request line too long')
       : this.fail(431, 'header line too long');
   }
@@ -159,7 +179,7 @@ export class HttpHeadParser<T extends RequestHead | ResponseHead> {
     const needed = this.length + chunk.length;
     if (needed > this.buffered.length) {
       // Never hold more than the head limit plus one chunk.
-      const grown = new Uint8Array(Math.max(needed, Math.min(this.buffered.length * 2 || 1024, this.maxHeadSize + 4)));
+      const grown = new Uint8Array(Math.max(needed, Math.min(this.buffered.length * 2 || 512, this.maxHeadSize + 4)));
       grown.set(this.buffered.subarray(0, this.length));
       this.buffered = grown;
     }
@@ -167,14 +187,14 @@ export class HttpHeadParser<T extends RequestHead | ResponseHead> {
     this.length = needed;
   }
 
-  private complete(rest: Uint8Array): HttpHeadResult<T> {
+  /** The head ends with the empty line at `crlf`: build its strings from one decode of the head. */
+  private complete(bytes: Uint8Array, crlf: number, end: number): HttpHeadResult<T> {
+    const text = this.nonAscii ? latin1(bytes, 0, crlf) : asciiDecoder.decode(bytes.subarray(0, crlf));
     const headers = new HeaderMap();
-    for (let n = 1; n < this.lines.length; n++) {
-      const error = parseFieldLine(this.lines[n]!, headers);
-      if (error !== null) return { done: true, error };
-    }
-    const start = this.lines[0]!;
-    const restCopy = rest.slice();
+    const f = this.fields;
+    for (let n = 0; n < f.length; n += 4) headers.append(text.slice(f[n], f[n + 1]), text.slice(f[n + 2], f[n + 3]));
+    const start = text.slice(0, this.startLineEnd);
+    const restCopy = bytes.subarray(crlf + 2, end);
     if (this.kind === 'request') {
       const parsed = parseRequestLine(start);
       if (parsed instanceof HttpParseError) return { done: true, error: parsed };
@@ -188,21 +208,26 @@ export class HttpHeadParser<T extends RequestHead | ResponseHead> {
   }
 }
 
+const asciiDecoder = new TextDecoder('utf-8');
+
+/** Bytes as a string, one character per byte (ISO-8859-1), for heads with obs-text. */
 function latin1(bytes: Uint8Array, start: number, end: number): string {
   let text = '';
-  for (let i = start; i < end; i += 4096) {
-    text += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
-  }
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
   return text;
 }
 
-/** `name: OWS value OWS` (RFC 9112 §5). Returns an error, or null after adding the field. */
-function parseFieldLine(line: string, headers: HeaderMap): HttpParseError | null {
-  const first = line.charCodeAt(0);
-  if (first === 0x20 || first === 0x09) return new HttpParseError(400, 'obsolete line folding');
+const isOwsByte = (b: number) => b === 0x20 || b === 0x09;
+
+/**
+ * Check a field line `name: OWS value OWS` (RFC 9112 §5) in `bytes[start..end)` and record the
+ * positions of its name and trimmed value. Returns an error, or null.
+ */
+function scanFieldLine(bytes: Uint8Array, start: number, end: number, fields: number[]): HttpParseError | null {
+  if (isOwsByte(bytes[start]!)) return new HttpParseError(400, 'obsolete line folding');
   let colon = -1;
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
     if (c === 0x3a) {
       colon = i;
       break;
@@ -210,15 +235,15 @@ function parseFieldLine(line: string, headers: HeaderMap): HttpParseError | null
     // "No whitespace is allowed between the field name and colon." (RFC 9112 §5.1)
     if (!isTokenByte(c)) return new HttpParseError(400, 'invalid header name');
   }
-  if (colon <= 0) return new HttpParseError(400, 'header line without a name');
-  let start = colon + 1;
-  let end = line.length;
-  while (start < end && (line.charCodeAt(start) === 0x20 || line.charCodeAt(start) === 0x09)) start++;
-  while (end > start && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end--;
-  for (let i = start; i < end; i++) {
-    if (!isFieldValueByte(line.charCodeAt(i))) return new HttpParseError(400, 'invalid character in header value');
+  if (colon <= start) return new HttpParseError(400, 'header line without a name');
+  let valueStart = colon + 1;
+  let valueEnd = end;
+  while (valueStart < valueEnd && isOwsByte(bytes[valueStart]!)) valueStart++;
+  while (valueEnd > valueStart && isOwsByte(bytes[valueEnd - 1]!)) valueEnd--;
+  for (let i = valueStart; i < valueEnd; i++) {
+    if (!isFieldValueByte(bytes[i]!)) return new HttpParseError(400, 'invalid character in header value');
   }
-  headers.append(line.slice(0, colon), line.slice(start, end));
+  fields.push(start, colon, valueStart, valueEnd);
   return null;
 }
 

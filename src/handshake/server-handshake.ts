@@ -6,7 +6,7 @@
  * sockets or run the application's verify hook; the Node.js layer does.
  */
 import type { Extension } from '../core/index.js';
-import { acceptValueFor, isValidKey, type Sha1 } from './accept.js';
+import { acceptValueFor, isValidKey, type Sha1Base64 } from './accept.js';
 import type { ExtensionNegotiator } from './extension-negotiation.js';
 import { type ExtensionOffer, formatExtensions, isToken, listHasToken, parseExtensions, parseList } from './headers.js';
 import type { RequestHead } from './http-head.js';
@@ -41,6 +41,8 @@ export interface UpgradeRequestChecks {
   /** Allowed `Origin` values (exact, case-insensitive) or a predicate; others get 403. Default: any. */
   readonly origins?: readonly string[] | ((origin: string | undefined) => boolean);
 }
+
+const NONE: readonly string[] = [];
 
 const reject = (status: number, message: string, headers: readonly (readonly [string, string])[] = []): HandshakeRejection => ({
   ok: false,
@@ -89,14 +91,14 @@ export function validateUpgradeRequest(head: RequestHead, checks: UpgradeRequest
     if (!allowed) return reject(403, 'origin not allowed');
   }
   const protocols: string[] = [];
-  for (const value of h.getAll('sec-websocket-protocol')) {
+  for (const value of h.has('sec-websocket-protocol') ? h.getAll('sec-websocket-protocol') : NONE) {
     for (const protocol of parseList(value)) {
       if (!isToken(protocol) || protocols.includes(protocol)) return reject(400, 'invalid Sec-WebSocket-Protocol');
       protocols.push(protocol);
     }
   }
   const extensionOffers: ExtensionOffer[] = [];
-  for (const value of h.getAll('sec-websocket-extensions')) {
+  for (const value of h.has('sec-websocket-extensions') ? h.getAll('sec-websocket-extensions') : NONE) {
     const parsed = parseExtensions(value);
     if (parsed === null) return reject(400, 'invalid Sec-WebSocket-Extensions');
     extensionOffers.push(...parsed);
@@ -128,7 +130,7 @@ export function negotiateExtensions(
 /** Build the `101 Switching Protocols` response (§4.2.2 step 5). */
 export function acceptResponse(
   key: string,
-  sha1: Sha1,
+  sha1: Sha1Base64,
   protocol: string | undefined,
   extensionResponses: readonly ExtensionOffer[],
   extraHeaders: readonly (readonly [string, string])[] = [],

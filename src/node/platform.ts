@@ -5,13 +5,15 @@
  * holds no connection state.
  */
 import { isUtf8 } from 'node:buffer';
-import { createHash, randomFillSync } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { MaskKeyPool } from '../core/index.js';
 
-/** SHA-1 digest of a string. */
-export function sha1(text: string): Uint8Array {
-  return createHash('sha1').update(text).digest();
-}
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+
+/** Base64 of the SHA-1 digest of a string: the one-shot `crypto.hash` where present (Node ≥ 20.12), which allocates no Hash object. */
+export const sha1: (text: string) => string =
+  oneShotHash !== undefined ? (text) => oneShotHash('sha1', text, 'base64') : (text) => crypto.createHash('sha1').update(text).digest('base64');
 
 /** Fill with cryptographically strong random bytes. */
 export function randomFill(target: Uint8Array): void {

@@ -21,8 +21,10 @@ import {
   type HandshakeRejection,
   HeaderMap,
   HttpHeadParser,
+  type HttpHeadResult,
   type RequestHead,
   rejectionResponse,
+  type ValidUpgradeRequest,
   validateUpgradeRequest,
 } from '../handshake/index.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions, type ResolvedConnectionOptions } from './connection-options.js';
@@ -136,6 +138,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   private readonly httpServer: HttpServer | HttpsServer | null = null;
   private readonly onHttpUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
   private readonly pendingSockets = new Set<Socket>();
+  private sweepTimer: NodeJS.Timeout | null = null;
   private open = 0;
   private closing = false;
   private closedPromise: Promise<void> | null = null;
@@ -236,6 +239,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         this.httpServer.off('error', this.onError);
       }
       for (const socket of this.pendingSockets) socket.destroy();
+      if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
       const closings = [...this.clients].map((ws) => {
         if (ws.readyState === WebSocket.OPEN) ws.close(CloseCode.GoingAway, 'server shutting down');
         return ws.closed;
@@ -259,67 +264,107 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       socket.destroy();
       return;
     }
+    const pending = new PendingHandshake(this, socket, Date.now() + this.handshakeTimeout, this.maxHeaderSize);
+    (socket as PendingSocket)[PENDING] = pending;
     this.pendingSockets.add(socket);
-    const parser = new HttpHeadParser<RequestHead>('request', { maxHeadSize: this.maxHeaderSize });
-    const timer = setTimeout(() => {
-      // Slowloris: the head did not arrive in time.
-      finish();
-      abort(socket, 408, 'handshake timed out');
-    }, this.handshakeTimeout);
-    const finish = () => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      this.pendingSockets.delete(socket);
-    };
-    const onData = (chunk: Buffer) => {
-      const result = parser.push(chunk);
-      if (!result.done) return;
-      finish();
-      if ('error' in result) {
-        abort(socket, result.error.status, result.error.message);
-        return;
-      }
-      const head = result.head;
-      if (!head.headers.has('upgrade') && head.method === 'GET') {
-        abort(socket, 426, 'this service accepts WebSocket connections only', [['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13']]);
-        return;
-      }
-      if (!this.shouldHandle({ url: head.target })) {
-        abort(socket, 400, 'invalid path');
-        return;
-      }
-      const request = upgradeRequestOf(head, socket);
-      void this.completeUpgrade(head, request, socket, Buffer.from(result.rest.buffer, result.rest.byteOffset, result.rest.length), this.settings.tls !== undefined, (ws) =>
-        this.emit('connection', ws, request),
-      );
-    };
-    const onClose = () => finish();
     socket.on('error', noop);
-    socket.on('data', onData);
-    socket.on('close', onClose);
+    socket.on('data', pendingOnData);
+    socket.on('close', pendingOnClose);
+    this.sweepTimer ??= setInterval(() => this.sweepHandshakes(), Math.max(10, Math.min(1000, this.handshakeTimeout >> 2))).unref();
+  }
+
+  /** Drop connections whose request head did not arrive in time (slowloris); one timer for all. */
+  private sweepHandshakes(): void {
+    const now = Date.now();
+    for (const socket of this.pendingSockets) {
+      const pending = (socket as PendingSocket)[PENDING];
+      if (pending.deadline <= now) {
+        this.endHandshake(socket);
+        abort(socket, 408, 'handshake timed out');
+      }
+    }
+    if (this.pendingSockets.size === 0 && this.sweepTimer !== null) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+    }
+  }
+
+  /** @internal Stop treating `socket` as a pending handshake. */
+  endHandshake(socket: Socket): void {
+    socket.off('data', pendingOnData);
+    socket.off('close', pendingOnClose);
+    this.pendingSockets.delete(socket);
+  }
+
+  /** @internal A standalone connection's request head is complete. */
+  onRequestHead(socket: Socket, result: HttpHeadResult<RequestHead>): void {
+    if (!result.done) return;
+    this.endHandshake(socket);
+    if ('error' in result) {
+      abort(socket, result.error.status, result.error.message);
+      return;
+    }
+    const head = result.head;
+    if (!head.headers.has('upgrade') && head.method === 'GET') {
+      abort(socket, 426, 'this service accepts WebSocket connections only', [['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13']]);
+      return;
+    }
+    if (!this.shouldHandle({ url: head.target })) {
+      abort(socket, 400, 'invalid path');
+      return;
+    }
+    const request = new StandaloneRequest(head, socket);
+    this.completeUpgrade(head, request, socket, asBuffer(result.rest), this.settings.tls !== undefined, (ws) => this.emit('connection', ws, request));
+  }
+
+  /** @internal A connection this server accepted has closed. */
+  connectionClosed(ws: WebSocket): void {
+    this.open--;
+    this.clients.delete(ws);
   }
 
   // -- common path ------------------------------------------------------------------------------
 
-  private async completeUpgrade(
+  private completeUpgrade(
     head: RequestHead,
     request: UpgradeRequest | IncomingMessage,
     socket: Socket,
     rest: Buffer,
     secure: boolean,
     done: (ws: WebSocket) => void,
-  ): Promise<void> {
+  ): void {
     try {
       const valid = validateUpgradeRequest(head, this.settings.origins === undefined ? {} : { origins: this.settings.origins });
       if (!valid.ok) return reject(socket, valid);
       if (this.closing) return abort(socket, 503, 'server shutting down');
       if (this.open >= this.maxConnections) return abort(socket, 503, 'too many connections');
+      const verdict = this.runVerify(request, valid.origin, secure);
+      // A synchronous verdict (or none) completes the upgrade in this tick, with no promise.
+      if (verdict instanceof Promise) {
+        verdict.then(
+          (result) => this.finishUpgrade(result, valid, request, socket, rest, done),
+          (error: unknown) => this.failUpgrade(socket, error),
+        );
+      } else {
+        this.finishUpgrade(verdict, valid, request, socket, rest, done);
+      }
+    } catch (error) {
+      this.failUpgrade(socket, error);
+    }
+  }
 
+  private finishUpgrade(
+    verdict: VerifyResult,
+    valid: ValidUpgradeRequest,
+    request: UpgradeRequest | IncomingMessage,
+    socket: Socket,
+    rest: Buffer,
+    done: (ws: WebSocket) => void,
+  ): void {
+    try {
+      if (socket.destroyed) return;
       const extraHeaders: [string, string][] = [];
       let user: unknown;
-      const verdict = await this.runVerify(request, valid.origin, secure);
-      if (socket.destroyed) return;
       if (verdict !== true) {
         if (verdict === false) return abort(socket, 401, 'unauthorized');
         if (!verdict.accept) {
@@ -349,21 +394,22 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       } else {
         socket.write(response);
       }
-      const ws = new WebSocket(INTERNAL, head.target, this.connectionOptions);
+      const ws = new WebSocket(INTERNAL, valid.head.target, this.connectionOptions);
       ws.user = user;
+      ws.owner = this;
       this.open++;
       this.clients.add(ws);
-      ws.once('close', () => {
-        this.open--;
-        this.clients.delete(ws);
-      });
       socket.removeListener('error', noop);
       ws.attach(socket, rest, protocol ?? '', [], '');
       done(ws);
     } catch (error) {
-      abort(socket, 500, 'internal error');
-      this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      this.failUpgrade(socket, error);
     }
+  }
+
+  private failUpgrade(socket: Duplex, error: unknown): void {
+    abort(socket, 500, 'internal error');
+    this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 
   private runVerify(request: UpgradeRequest | IncomingMessage, origin: string | undefined, secure: boolean): Promise<VerifyResult> | VerifyResult {
@@ -382,10 +428,35 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 }
 
-function upgradeRequestOf(head: RequestHead, socket: Socket): UpgradeRequest {
-  const rawHeaders: string[] = [];
-  for (const [name, value] of head.headers.entries()) rawHeaders.push(name, value);
-  return { method: head.method, url: head.target, httpVersion: head.version, headers: head.headers.toObject(), rawHeaders, socket };
+/** The request as `verify` and `connection` listeners see it in standalone mode; headers are built on first use. */
+class StandaloneRequest implements UpgradeRequest {
+  private headerObject: Record<string, string> | null = null;
+  private raw: string[] | null = null;
+
+  constructor(
+    private readonly head: RequestHead,
+    readonly socket: Socket,
+  ) {}
+
+  get method(): string {
+    return this.head.method;
+  }
+  get url(): string {
+    return this.head.target;
+  }
+  get httpVersion(): string {
+    return this.head.version;
+  }
+  get headers(): Readonly<Record<string, string>> {
+    return (this.headerObject ??= this.head.headers.toObject());
+  }
+  get rawHeaders(): readonly string[] {
+    if (this.raw === null) {
+      this.raw = [];
+      for (const [name, value] of this.head.headers.entries()) this.raw.push(name, value);
+    }
+    return this.raw;
+  }
 }
 
 function reject(socket: Duplex, rejection: HandshakeRejection): void {
@@ -409,6 +480,35 @@ function abort(socket: Duplex, status: number, message: string, headers: readonl
 }
 
 function noop(): void {}
+
+const PENDING = Symbol('rfc6455.pending-handshake');
+type PendingSocket = Socket & { [PENDING]: PendingHandshake };
+
+/** A standalone connection whose request head is still arriving. */
+class PendingHandshake {
+  readonly parser: HttpHeadParser<RequestHead>;
+  constructor(
+    readonly server: WebSocketServer,
+    readonly socket: Socket,
+    readonly deadline: number,
+    maxHeadSize: number,
+  ) {
+    this.parser = new HttpHeadParser<RequestHead>('request', { maxHeadSize });
+  }
+}
+
+function pendingOnData(this: Socket, chunk: Buffer): void {
+  const pending = (this as PendingSocket)[PENDING];
+  pending.server.onRequestHead(this, pending.parser.push(chunk));
+}
+
+function pendingOnClose(this: Socket): void {
+  (this as PendingSocket)[PENDING].server.endHandshake(this);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
 
 /** A `Set` that stays empty, for `clientTracking: false`. */
 class NoopSet<T> extends Set<T> {

@@ -17,6 +17,7 @@ import {
   isSendableCloseCode,
   Protocol,
   type ProtocolEvent,
+  type ProtocolOptions,
   SEND_EOF,
   State,
   WebSocketError,
@@ -100,8 +101,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   binaryType: 'nodebuffer' | 'arraybuffer' = 'nodebuffer';
   /** Whatever the server's `verify` hook attached to this connection (e.g. the authenticated user). */
   user: unknown = undefined;
-  /** Resolves with the close code, reason and cleanliness once the connection is closed. Never rejects. */
-  readonly closed: Promise<ClosedInfo>;
+  /** @internal The server that accepted this connection, told when it closes. */
+  owner: { connectionClosed(ws: WebSocket): void } | null = null;
 
   protected socket: Socket | null = null;
   protected options: ResolvedConnectionOptions;
@@ -111,7 +112,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   private readonly urlText: string;
   private protocolName = '';
   private extensionsHeader = '';
-  private resolveClosed: (info: ClosedInfo) => void = () => undefined;
+  private closedPromise: Promise<ClosedInfo> | null = null;
+  private resolveClosed: ((info: ClosedInfo) => void) | null = null;
+  private closeResult: ClosedInfo | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private awaitingPong = false;
@@ -143,9 +146,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     options?: ClientOptions | ResolvedConnectionOptions,
   ) {
     super();
-    this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve;
-    });
     if (address === INTERNAL) {
       this.isServer = true;
       this.urlText = protocols as string;
@@ -163,6 +163,20 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.urlText = url.href;
     this.options = resolved.connection;
     this.abortHandshake = startClientHandshake(this, url, offered, resolved);
+  }
+
+  /** Resolves with the close code, reason and cleanliness once the connection is closed. Never rejects. */
+  get closed(): Promise<ClosedInfo> {
+    if (this.closedPromise === null) {
+      // Made on first use: a connection nobody awaits costs no promise.
+      this.closedPromise =
+        this.closeResult !== null
+          ? Promise.resolve(this.closeResult)
+          : new Promise((resolve) => {
+              this.resolveClosed = resolve;
+            });
+    }
+    return this.closedPromise;
   }
 
   /** The connection state: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
@@ -322,28 +336,19 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.protocolName = protocolName;
     this.extensionsHeader = extensionsHeader;
     const o = this.options;
-    this.core = new Protocol({
-      role: this.isServer ? 'server' : 'client',
-      maxMessageSize: o.maxPayload,
-      maxFrameSize: o.maxFrameSize,
-      maxFragments: o.maxFragments,
-      autoPong: o.autoPong,
-      fragmentSize: o.fragmentSize,
-      extensions,
-      allocate,
-      isUtf8: isUtf8Buffer,
-      ...(this.isServer ? {} : { maskKeyPool: sharedMaskKeys }),
-    });
+    this.core = new Protocol(extensions.length === 0 ? sharedProtocolOptions(o, this.isServer) : { ...protocolOptions(o, this.isServer), extensions });
     this.state = WebSocket.OPEN;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnd());
-    socket.on('close', () => this.onSocketClose());
-    socket.on('error', () => undefined);
-    socket.on('drain', () => this.onDrain());
+    // Module-level handlers find their WebSocket through the socket: no closures per connection.
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on('data', socketOnData);
+    socket.on('end', socketOnEnd);
+    socket.on('close', socketOnClose);
+    socket.on('error', noop);
+    socket.on('drain', socketOnDrain);
     if (o.idleTimeout > 0) {
       socket.setTimeout(o.idleTimeout);
-      socket.on('timeout', () => this.onIdle());
+      socket.on('timeout', socketOnTimeout);
     }
     if (o.heartbeatInterval > 0) this.scheduleHeartbeat();
     this.emit('open');
@@ -372,7 +377,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   // -- reading -----------------------------------------------------------------------------
 
-  private onData(chunk: Buffer): void {
+  /** @internal */
+  onData(chunk: Buffer): void {
     const protocol = this.core;
     if (protocol === null) return;
     this.awaitingPong = false;
@@ -381,7 +387,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.flush();
   }
 
-  private onEnd(): void {
+  /** @internal */
+  onEnd(): void {
     const protocol = this.core;
     if (protocol === null || protocol.state === State.Closed) return;
     protocol.receiveEof();
@@ -389,7 +396,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.flush();
   }
 
-  private onSocketClose(): void {
+  /** @internal */
+  onSocketClose(): void {
     const protocol = this.core;
     if (protocol !== null && protocol.state !== State.Closed) {
       protocol.receiveEof();
@@ -528,7 +536,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     }
   }
 
-  private onDrain(): void {
+  /** @internal */
+  onDrain(): void {
     if (this.readPausedForWrites) {
       this.readPausedForWrites = false;
       this.resume();
@@ -564,7 +573,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.scheduleHeartbeat();
   }
 
-  private onIdle(): void {
+  /** @internal */
+  onIdle(): void {
     if (this.state === WebSocket.OPEN) this.close(CloseCode.GoingAway, 'idle timeout');
     else this.socket?.destroy();
   }
@@ -588,10 +598,53 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       process.nextTick(callAll, callbacks, NOT_OPEN(WebSocket.CLOSED));
     }
     this.iterator?.end();
-    this.resolveClosed({ code: info.code, reason: info.reason, wasClean: info.wasClean });
+    this.closeResult = { code: info.code, reason: info.reason, wasClean: info.wasClean };
+    this.resolveClosed?.(this.closeResult);
+    this.owner?.connectionClosed(this);
     this.emit('close', info.code, Buffer.from(info.reason));
   }
 }
+
+/** Protocol options for a set of connection options, built once and shared by every connection that uses them. */
+function protocolOptions(o: ResolvedConnectionOptions, isServer: boolean): ProtocolOptions {
+  return {
+    role: isServer ? 'server' : 'client',
+    maxMessageSize: o.maxPayload,
+    maxFrameSize: o.maxFrameSize,
+    maxFragments: o.maxFragments,
+    autoPong: o.autoPong,
+    fragmentSize: o.fragmentSize,
+    allocate,
+    isUtf8: isUtf8Buffer,
+    ...(isServer ? {} : { maskKeyPool: sharedMaskKeys }),
+  };
+}
+const sharedOptions = new WeakMap<ResolvedConnectionOptions, { server?: ProtocolOptions; client?: ProtocolOptions }>();
+function sharedProtocolOptions(o: ResolvedConnectionOptions, isServer: boolean): ProtocolOptions {
+  let entry = sharedOptions.get(o);
+  if (entry === undefined) sharedOptions.set(o, (entry = {}));
+  return isServer ? (entry.server ??= Object.freeze(protocolOptions(o, true))) : (entry.client ??= Object.freeze(protocolOptions(o, false)));
+}
+
+const OWNER = Symbol('rfc6455.websocket');
+type OwnedSocket = Socket & { [OWNER]: WebSocket };
+
+function socketOnData(this: Socket, chunk: Buffer): void {
+  (this as OwnedSocket)[OWNER].onData(chunk);
+}
+function socketOnEnd(this: Socket): void {
+  (this as OwnedSocket)[OWNER].onEnd();
+}
+function socketOnClose(this: Socket): void {
+  (this as OwnedSocket)[OWNER].onSocketClose();
+}
+function socketOnDrain(this: Socket): void {
+  (this as OwnedSocket)[OWNER].onDrain();
+}
+function socketOnTimeout(this: Socket): void {
+  (this as OwnedSocket)[OWNER].onIdle();
+}
+function noop(): void {}
 
 function callAll(callbacks: readonly Callback[], error: Error | null): void {
   for (const callback of callbacks) callback(error);

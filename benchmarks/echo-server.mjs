@@ -1,0 +1,12 @@
+// Echo server for load generators: `node benchmarks/echo-server.mjs [PORT]` (default 9001).
+// Echoes text as text and binary as binary; prints a line containing "listening" when ready.
+// Set MAX_TIME (seconds) to exit by itself.
+import { WebSocketServer } from '../dist/index.js';
+
+const port = Number(process.argv[2] ?? 9001);
+const wss = new WebSocketServer({ port, host: '127.0.0.1', clientTracking: false, maxConnections: 1_000_000 });
+wss.on('connection', (ws) => {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+});
+wss.on('listening', () => console.log(`rfc6455 echo listening on 127.0.0.1:${port} pid ${process.pid}`));
+if (process.env.MAX_TIME) setTimeout(() => process.exit(0), Number(process.env.MAX_TIME) * 1000).unref();
