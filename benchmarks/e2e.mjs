@@ -106,6 +106,16 @@ function frameCounter(onFrame) {
   };
 }
 
+/** One second of warm-up, then a DURATION window during which `setMeasuring(true)` holds; returns its length in seconds. */
+async function measuredWindow(setMeasuring) {
+  await new Promise((r) => setTimeout(r, 1000));
+  setMeasuring(true);
+  const started = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, DURATION));
+  setMeasuring(false);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
 async function echo(port, conns, size, depth) {
   const frame = maskedFrame(size);
   const sockets = await Promise.all(Array.from({ length: conns }, () => open(port)));
@@ -119,12 +129,7 @@ async function echo(port, conns, size, depth) {
     }));
     for (let i = 0; i < depth; i++) socket.write(frame);
   }
-  await new Promise((r) => setTimeout(r, 1000));
-  measuring = true;
-  const started = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, DURATION));
-  measuring = false;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = await measuredWindow((on) => (measuring = on));
   running = false;
   for (const { socket } of sockets) socket.destroy();
   return count / seconds;
@@ -175,12 +180,7 @@ async function churn(port, concurrency) {
     }
   };
   const loops = Array.from({ length: concurrency }, loop);
-  await new Promise((r) => setTimeout(r, 1000));
-  measuring = true;
-  const started = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, DURATION));
-  measuring = false;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = await measuredWindow((on) => (measuring = on));
   running = false;
   await Promise.all(loops);
   return cycles / seconds;

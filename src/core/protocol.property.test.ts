@@ -44,6 +44,14 @@ interface Model {
   unknown: boolean;
 }
 
+/** A valid close frame or a protocol error from the peer: (unless input was already being discarded) a close goes out and input stops. */
+function peerEndedInput(model: Model): void {
+  if (model.discarding || model.state === State.Closed) return;
+  model.state = State.Closing;
+  model.closeSent = true;
+  model.discarding = true;
+}
+
 describe('Protocol model-based properties', () => {
   it.each(['server', 'client'] as const)('%s: state, sends and output follow the model and the RFC ordering rules', (role) => {
     fc.assert(
@@ -94,19 +102,11 @@ describe('Protocol model-based properties', () => {
               break;
             case 'recvClose':
               p.receiveData(peer({ opcode: 8, payload: Uint8Array.of(a.code >> 8, a.code & 0xff) }));
-              if (!model.discarding && model.state !== State.Closed) {
-                model.state = State.Closing;
-                model.closeSent = true;
-                model.discarding = true;
-              }
+              peerEndedInput(model);
               break;
             case 'recvInvalid':
               p.receiveData(peer({ opcode: 4 }));
-              if (!model.discarding && model.state !== State.Closed) {
-                model.state = State.Closing;
-                model.closeSent = true;
-                model.discarding = true;
-              }
+              peerEndedInput(model);
               break;
             case 'recvGarbage':
               p.receiveData(a.bytes);
