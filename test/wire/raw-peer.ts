@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { FrameDecoder } from '../../src/core/index.js';
 import { buildFrame, type RawFrame } from '../helpers/frames.js';
 
@@ -78,7 +78,36 @@ export class RawPeer {
     return peer;
   }
 
-  /** Write frames (masked with a fixed key unless the frame says otherwise), each as one write or in chops. */
+  /**
+   * Listen as a fake server: the next connection's upgrade request is answered with a valid 101
+   * (or with `response` when given), and the peer then speaks raw frames to that client, unmasked.
+   */
+  static async fakeServer(response?: (key: string) => string): Promise<{ url: string; accept: () => Promise<RawPeer>; close: () => void }> {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const accept = async (): Promise<RawPeer> => {
+      const [socket] = (await once(server, 'connection')) as [Socket];
+      socket.setNoDelay(true);
+      let head = Buffer.alloc(0);
+      while (head.indexOf('\r\n\r\n') === -1) {
+        const [chunk] = (await once(socket, 'data')) as [Buffer];
+        head = Buffer.concat([head, chunk]);
+      }
+      const end = head.indexOf('\r\n\r\n');
+      const key = /sec-websocket-key: *([^\r]+)/i.exec(head.subarray(0, end).toString('latin1'))?.[1] ?? '';
+      const acceptValue = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+      socket.write(response ? response(acceptValue) : `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptValue}\r\n\r\n`);
+      const peer = new RawPeer(socket, false);
+      socket.on('data', (chunk: Buffer) => peer.decoder.push(chunk));
+      if (end + 4 < head.length) peer.decoder.push(head.subarray(end + 4));
+      return peer;
+    };
+    return { url: `ws://127.0.0.1:${port}`, accept, close: () => server.close() };
+  }
+
+  /** Write frames (masked with a fixed key when speaking to a server, unless the frame says otherwise), each as one write or in chops. */
   send(frames: RawFrame | RawFrame[], chop = 0): this {
     for (const frame of Array.isArray(frames) ? frames : [frames]) {
       const bytes = buildFrame(this.masked && frame.mask === undefined ? { ...frame, mask: [0x0f, 0x1e, 0x2d, 0x3c] } : frame);
