@@ -82,6 +82,30 @@ export function summarize(index: AutobahnIndex): AgentSummary[] {
   });
 }
 
+/** The committed expectations: case id → expected behavior (also expected of behaviorClose, OK or INFORMATIONAL). */
+export interface ExpectedResults {
+  readonly excluded: readonly string[];
+  readonly cases: Readonly<Record<string, string>>;
+}
+
+/** Cases whose result differs from the expectation (better or worse), and expected cases that did not run. */
+export function compareWithExpected(index: AutobahnIndex, expected: ExpectedResults): string[] {
+  const differences: string[] = [];
+  for (const [agent, cases] of Object.entries(index)) {
+    for (const [id, want] of Object.entries(expected.cases)) {
+      const got = cases[id];
+      if (got === undefined) differences.push(`${agent} ${id}: expected ${want}, not run`);
+      else if (got.behavior !== want || (got.behaviorClose !== want && got.behaviorClose !== 'OK')) {
+        differences.push(`${agent} ${id}: expected ${want}, got ${got.behavior}/${got.behaviorClose}`);
+      }
+    }
+    for (const id of Object.keys(cases)) {
+      if (!(id in expected.cases)) differences.push(`${agent} ${id}: ran but is not in the expected results`);
+    }
+  }
+  return differences;
+}
+
 /** A printable table of a summary. */
 export function formatSummary(title: string, summary: AgentSummary): string {
   const lines = [`${title}: agent ${summary.agent}, ${summary.total} cases`, 'section      OK  NON-STRICT  INFORMATIONAL  FAILED'];
@@ -93,8 +117,8 @@ export function formatSummary(title: string, summary: AgentSummary): string {
   return lines.join('\n');
 }
 
-/** Read, print and judge the reports under `dir`; returns the process exit code. */
-export function main(dir: string, log: (line: string) => void = console.log): number {
+/** Read, print and judge the reports under `dir` (against `expected` when given); returns the process exit code. */
+export function main(dir: string, log: (line: string) => void = console.log, expected?: ExpectedResults): number {
   let failed = false;
   let found = 0;
   for (const [mode, file] of [
@@ -106,9 +130,15 @@ export function main(dir: string, log: (line: string) => void = console.log): nu
       continue;
     }
     found++;
-    for (const summary of summarize(JSON.parse(readFileSync(file, 'utf8')) as AutobahnIndex)) {
+    const index = JSON.parse(readFileSync(file, 'utf8')) as AutobahnIndex;
+    for (const summary of summarize(index)) {
       log(formatSummary(mode, summary));
       if (summary.failures.length !== 0 || summary.total === 0) failed = true;
+    }
+    if (expected !== undefined) {
+      const differences = compareWithExpected(index, expected);
+      for (const line of differences) log(`DIFFERS from expected-results.json: ${line}`);
+      if (differences.length !== 0) failed = true;
     }
   }
   if (found === 0) return 2;
@@ -116,5 +146,6 @@ export function main(dir: string, log: (line: string) => void = console.log): nu
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exit(main(process.argv[2] ?? join(import.meta.dirname, 'reports')));
+  const expected = JSON.parse(readFileSync(join(import.meta.dirname, 'expected-results.json'), 'utf8')) as ExpectedResults;
+  process.exit(main(process.argv[2] ?? join(import.meta.dirname, 'reports'), console.log, expected));
 }

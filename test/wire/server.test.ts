@@ -97,6 +97,12 @@ describe('6 UTF-8', () => {
   it('fails invalid UTF-8 with 1007', async () => {
     await expectFailure([{ opcode: 1, payload: hex('cebae1bdb9cf83cebcceb5eda080656469746564') }], 1007);
   });
+  it('fails invalid UTF-8 split across two fragments at every position with 1007', async () => {
+    const bytes = hex('cebae1bdb9cf83cebcceb5eda080656469746564');
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      await expectFailure([{ opcode: 1, fin: false, payload: bytes.subarray(0, cut) }, { opcode: 0, payload: bytes.subarray(cut) }], 1007);
+    }
+  });
   it('fails fast: 1007 arrives before the rest of the frame is sent (6.4.3)', async () => {
     const peer = await RawPeer.toServer(port);
     const payload = hex('cebae1bdb9cf83cebcceb5f4908080656469746564');
