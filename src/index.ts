@@ -3,4 +3,5 @@
  */
 export * from './core/index.js';
 export * from './handshake/index.js';
+export * from './extensions/index.js';
 export * from './node/index.js';
