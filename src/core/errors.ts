@@ -23,6 +23,7 @@ export const ErrorCode = {
   InvalidClosePayload: 'WS_ERR_INVALID_CLOSE_PAYLOAD',
   // 1007 invalid payload data
   InvalidUtf8: 'WS_ERR_INVALID_UTF8',
+  InvalidCompressedData: 'WS_ERR_INVALID_COMPRESSED_DATA',
   // 1009 message too big
   FrameTooBig: 'WS_ERR_FRAME_TOO_BIG',
   MessageTooBig: 'WS_ERR_MESSAGE_TOO_BIG',
@@ -58,6 +59,7 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, number | undefined>> = {
   WS_ERR_INVALID_CLOSE_CODE: CloseCode.ProtocolError,
   WS_ERR_INVALID_CLOSE_PAYLOAD: CloseCode.ProtocolError,
   WS_ERR_INVALID_UTF8: CloseCode.InvalidPayload,
+  WS_ERR_INVALID_COMPRESSED_DATA: CloseCode.InvalidPayload,
   WS_ERR_FRAME_TOO_BIG: CloseCode.MessageTooBig,
   WS_ERR_MESSAGE_TOO_BIG: CloseCode.MessageTooBig,
   WS_ERR_TOO_MANY_FRAGMENTS: CloseCode.MessageTooBig,

@@ -110,7 +110,7 @@ export function validateUpgradeRequest(head: RequestHead, checks: UpgradeRequest
 export function negotiateExtensions(
   offers: readonly ExtensionOffer[],
   negotiators: readonly ExtensionNegotiator[],
-): { responses: ExtensionOffer[]; extensions: Extension[] } | HandshakeRejection {
+): { ok: true; responses: ExtensionOffer[]; extensions: Extension[] } | HandshakeRejection {
   const responses: ExtensionOffer[] = [];
   const extensions: Extension[] = [];
   let rsvTaken = 0;
@@ -124,7 +124,7 @@ export function negotiateExtensions(
     responses.push(result.response);
     extensions.push(result.extension);
   }
-  return { responses, extensions };
+  return { ok: true, responses, extensions };
 }
 
 /** Build the `101 Switching Protocols` response (§4.2.2 step 5). */

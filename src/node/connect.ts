@@ -8,7 +8,9 @@
  */
 import { isIP, type Socket, connect as netConnect } from 'node:net';
 import { type ConnectionOptions as TlsConnectionOptions, connect as tlsConnect } from 'node:tls';
-import { ErrorCode, WebSocketError } from '../core/index.js';
+import { ErrorCode, type Extension, WebSocketError } from '../core/index.js';
+import { PerMessageDeflateClient } from '../extensions/index.js';
+import { type PerMessageDeflateConfig, resolveDeflateConfig, type ResolvedDeflateConfig } from './deflate-options.js';
 import { booleanOption, integerOption, rejectUnknownKeys } from '../core/options.js';
 import {
   buildClientRequest,
@@ -34,8 +36,8 @@ export interface ClientOptions extends ConnectionOptions, Pick<TlsConnectionOpti
   handshakeTimeout?: number;
   /** Largest response head accepted, in bytes. Default 16 KiB. */
   maxHeaderSize?: number;
-  /** Only `false` is supported until permessage-deflate lands; accepted for ws compatibility. */
-  perMessageDeflate?: false;
+  /** Offer permessage-deflate (RFC 7692): `true` (the default), `false`, or settings. */
+  perMessageDeflate?: boolean | PerMessageDeflateConfig;
 }
 
 /** Client options after validation. */
@@ -46,6 +48,7 @@ export interface ResolvedClientOptions {
   readonly handshakeTimeout: number;
   readonly maxHeaderSize: number;
   readonly tls: TlsConnectionOptions;
+  readonly deflate: ResolvedDeflateConfig | null;
 }
 
 const CLIENT_KEYS = new Set<string>([...CONNECTION_OPTION_KEYS, ...TLS_KEYS, 'headers', 'origin', 'handshakeTimeout', 'maxHeaderSize', 'perMessageDeflate']);
@@ -57,9 +60,7 @@ const CLIENT_KEYS = new Set<string>([...CONNECTION_OPTION_KEYS, ...TLS_KEYS, 'he
  */
 export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
   rejectUnknownKeys(options, CLIENT_KEYS, 'WebSocket');
-  if (options.perMessageDeflate !== undefined && options.perMessageDeflate !== false) {
-    throw new WebSocketError(ErrorCode.InvalidArgument, 'perMessageDeflate is not supported yet: pass false or omit it');
-  }
+  const deflate = resolveDeflateConfig(options.perMessageDeflate, true);
   const tls: TlsConnectionOptions = {};
   for (const key of TLS_KEYS) if (options[key] !== undefined) (tls as Record<string, unknown>)[key] = options[key];
   booleanOption(options.rejectUnauthorized, 'rejectUnauthorized', true);
@@ -70,6 +71,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     handshakeTimeout: integerOption(options.handshakeTimeout, 'handshakeTimeout', 10_000, 1, 2 ** 31 - 1),
     maxHeaderSize: integerOption(options.maxHeaderSize, 'maxHeaderSize', 16 * 1024, 256),
     tls,
+    deflate,
   };
 }
 
@@ -113,7 +115,7 @@ export function parseWebSocketUrl(address: string | URL): WebSocketUrl {
 
 /** What the connector needs from the `WebSocket` it serves. */
 export interface ConnectingSocket {
-  attach(socket: Socket, head: Uint8Array, protocol: string, extensions: readonly [], extensionsHeader: string): void;
+  attach(socket: Socket, head: Uint8Array, protocol: string, extensions: readonly Extension[], extensionsHeader: string, deflate: ResolvedDeflateConfig | null): void;
   failConnecting(error: Error): void;
   emitUnexpectedResponse(status: number, headers: Record<string, string>): void;
 }
@@ -125,12 +127,14 @@ export interface ConnectingSocket {
  */
 export function startClientHandshake(target: ConnectingSocket, url: WebSocketUrl, protocols: readonly string[], options: ResolvedClientOptions): (error: Error) => void {
   const key = generateKey(randomFill);
+  const negotiators = options.deflate === null ? [] : [new PerMessageDeflateClient(options.deflate.negotiation)];
   const request = buildClientRequest({
     host: url.host,
     target: url.target,
     key,
     origin: options.origin,
     protocols,
+    extensionOffers: negotiators.flatMap((n) => n.offer()),
     headers: options.headers,
   });
   const socket: Socket = url.secure
@@ -154,7 +158,7 @@ export function startClientHandshake(target: ConnectingSocket, url: WebSocketUrl
       fail(new WebSocketError(ErrorCode.InvalidHandshake, `invalid handshake response: ${result.error.message}`));
       return;
     }
-    const outcome = validateServerResponse(result.head, { key, sha1, protocols, negotiators: [] });
+    const outcome = validateServerResponse(result.head, { key, sha1, protocols, negotiators });
     if (outcome instanceof WebSocketError) {
       if (outcome.code === ErrorCode.HandshakeRejected) target.emitUnexpectedResponse(result.head.status, result.head.headers.toObject());
       fail(outcome);
@@ -162,7 +166,7 @@ export function startClientHandshake(target: ConnectingSocket, url: WebSocketUrl
     }
     finished = true;
     cleanup();
-    target.attach(socket, result.rest, outcome.protocol, [], outcome.extensionsHeader);
+    target.attach(socket, result.rest, outcome.protocol, outcome.extensions, outcome.extensionsHeader, options.deflate);
   };
   const onError = (error: Error) => fail(new WebSocketError(ErrorCode.ConnectionFailed, `connection failed: ${error.message}`));
   const onClose = () => fail(new WebSocketError(ErrorCode.ConnectionFailed, 'connection closed during the handshake'));

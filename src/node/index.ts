@@ -6,3 +6,4 @@ export { type ClosedInfo, type SendData, type SendOptions, WebSocket, type WebSo
 export { type ClientOptions, parseWebSocketUrl, type WebSocketUrl } from './connect.js';
 export { type ServerOptions, type UpgradeRequest, type VerifyClientInfo, type VerifyResult, WebSocketServer, type WebSocketServerEvents } from './server.js';
 export type { ConnectionOptions } from './connection-options.js';
+export type { PerMessageDeflateConfig } from './deflate-options.js';

@@ -18,7 +18,10 @@ import { CloseCode, ErrorCode, WebSocketError } from '../core/index.js';
 import { booleanOption, integerOption, rejectUnknownKeys } from '../core/options.js';
 import {
   acceptResponse,
+  type ExtensionNegotiator,
+  formatExtensions,
   type HandshakeRejection,
+  negotiateExtensions,
   HeaderMap,
   HttpHeadParser,
   type HttpHeadResult,
@@ -29,6 +32,8 @@ import {
 } from '../handshake/index.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions, type ResolvedConnectionOptions } from './connection-options.js';
 import { sha1 } from './platform.js';
+import { type PerMessageDeflateConfig, resolveDeflateConfig, type ResolvedDeflateConfig } from './deflate-options.js';
+import { PerMessageDeflateServer } from '../extensions/index.js';
 import { INTERNAL, WebSocket } from './websocket.js';
 
 /** What `verify` and `handleProtocols` see of an upgrade request (shaped like Node's `IncomingMessage`). */
@@ -92,8 +97,8 @@ export interface ServerOptions extends ConnectionOptions {
   handshakeTimeout?: number;
   /** Standalone mode: largest request head, in bytes. Default 16 KiB. */
   maxHeaderSize?: number;
-  /** Only `false` is supported until permessage-deflate lands; accepted for ws compatibility. */
-  perMessageDeflate?: false;
+  /** Negotiate permessage-deflate (RFC 7692): `true` or settings. Default false: compression costs memory per connection (see README). */
+  perMessageDeflate?: boolean | PerMessageDeflateConfig;
 }
 
 const SERVER_KEYS = new Set<string>([
@@ -131,6 +136,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly clients: Set<WebSocket>;
   private readonly connectionOptions: ResolvedConnectionOptions;
   private readonly settings: ServerOptions;
+  private readonly deflate: ResolvedDeflateConfig | null;
+  private readonly deflateNegotiators: readonly ExtensionNegotiator[];
   private readonly maxConnections: number;
   private readonly handshakeTimeout: number;
   private readonly maxHeaderSize: number;
@@ -155,9 +162,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (modes !== 1) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'exactly one of "port", "server" or "noServer" must be given');
     }
-    if (options.perMessageDeflate !== undefined && options.perMessageDeflate !== false) {
-      throw new WebSocketError(ErrorCode.InvalidArgument, 'perMessageDeflate is not supported yet: pass false or omit it');
-    }
+    this.deflate = resolveDeflateConfig(options.perMessageDeflate, false);
+    this.deflateNegotiators = this.deflate === null ? [] : [new PerMessageDeflateServer(this.deflate.negotiation)];
     this.settings = options;
     this.connectionOptions = resolveConnectionOptions(options);
     this.maxConnections = integerOption(options.maxConnections, 'maxConnections', 100_000, 0);
@@ -386,7 +392,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       if (this.closing) return abort(socket, 503, 'server shutting down');
       if (this.open >= this.maxConnections) return abort(socket, 503, 'too many connections');
 
-      const response = acceptResponse(valid.key, sha1, protocol, [], extraHeaders);
+      const negotiated = negotiateExtensions(valid.extensionOffers, this.deflateNegotiators);
+      if (!negotiated.ok) return reject(socket, negotiated);
+      const response = acceptResponse(valid.key, sha1, protocol, negotiated.responses, extraHeaders);
       if (this.listenerCount('headers') !== 0) {
         const lines = response.slice(0, -4).split('\r\n');
         this.emit('headers', lines, request);
@@ -400,7 +408,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this.open++;
       this.clients.add(ws);
       socket.removeListener('error', noop);
-      ws.attach(socket, rest, protocol ?? '', [], '');
+      ws.attach(socket, rest, protocol ?? '', negotiated.extensions, formatExtensions(negotiated.responses), this.deflate);
       done(ws);
     } catch (error) {
       this.failUpgrade(socket, error);

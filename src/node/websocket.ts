@@ -23,6 +23,9 @@ import {
   WebSocketError,
 } from '../core/index.js';
 import type { ResolvedConnectionOptions } from './connection-options.js';
+import { DeflateCodec } from './deflate-codec.js';
+import type { ResolvedDeflateConfig } from './deflate-options.js';
+import { PERMESSAGE_DEFLATE, type PerMessageDeflateExtension } from '../extensions/index.js';
 import { type ClientOptions, parseWebSocketUrl, resolveClientOptions, startClientHandshake } from './connect.js';
 import { allocate, asBuffer, isUtf8Buffer, sharedMaskKeys } from './platform.js';
 
@@ -44,7 +47,7 @@ export interface SendOptions {
   binary?: boolean;
   /** False to send a fragment and continue the message with further `send` calls. Default true. */
   fin?: boolean;
-  /** Accepted for compatibility; compression is decided by the negotiated extensions. */
+  /** False to send this message uncompressed when permessage-deflate is in use. Default true. */
   compress?: boolean;
   /** Accepted for compatibility; clients always mask, servers never do. */
   mask?: boolean;
@@ -63,6 +66,16 @@ export interface WebSocketEvents {
 }
 
 type Callback = (error?: Error | null) => void;
+
+/** A send (or a close) waiting behind a message being compressed. */
+interface OutgoingJob {
+  readonly bytes: Uint8Array;
+  readonly binary: boolean;
+  readonly fin: boolean;
+  readonly compress: boolean;
+  readonly callback: Callback | undefined;
+  readonly close: { readonly code: number | undefined; readonly reason: string | Buffer | undefined } | null;
+}
 type Message = string | Buffer | ArrayBuffer;
 
 const EMPTY = Buffer.alloc(0);
@@ -126,6 +139,15 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   private fragmenting = false;
   private readPausedForWrites = false;
   private iterator: MessageQueue | null = null;
+  /** permessage-deflate codec, when negotiated. */
+  private codec: DeflateCodec | null = null;
+  private compressThreshold = 0;
+  /** Events decoded after a compressed message that is still being inflated (they wait, in order). */
+  private inbound: ProtocolEvent[] | null = null;
+  /** Sends waiting behind a message being compressed (they go out in order). */
+  private outbound: OutgoingJob[] | null = null;
+  private outboundBytes = 0;
+  private compressing = false;
 
   private abortHandshake: ((error: Error) => void) | null = null;
 
@@ -201,7 +223,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /** Bytes queued to be written (not yet handed to the kernel). */
   get bufferedAmount(): number {
-    return this.queuedBytes + (this.socket?.writableLength ?? 0);
+    return this.queuedBytes + this.outboundBytes + (this.socket?.writableLength ?? 0);
   }
 
   /** The peer's IP address. */
@@ -234,12 +256,79 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     }
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
+    const codec = this.codec;
+    const queue = this.outbound;
+    // A continuation of a fragmented message (sent now or still queued) is never compressed alone.
+    const continuing = queue !== null && queue.length !== 0 ? !queue[queue.length - 1]!.fin : this.fragmenting;
+    const compress = codec !== null && fin && !continuing && options?.compress !== false && bytes.length >= this.compressThreshold && codec.canCompress;
+    if (compress || this.outbound !== null) {
+      // Compression is asynchronous: this message, and every send after it, waits its turn.
+      (this.outbound ??= []).push({ bytes, binary, fin, compress, callback, close: null });
+      this.outboundBytes += bytes.length;
+      if (!this.compressing) this.runOutbound();
+      return this.checkHighWater();
+    }
+    this.sendNow(protocol, bytes, binary, fin);
+    return this.queued(callback);
+  }
+
+  private sendNow(protocol: Protocol, bytes: Uint8Array, binary: boolean, fin: boolean, rsv = 0): void {
     if (this.fragmenting) protocol.sendContinuation(bytes, fin);
-    else if (binary) protocol.sendBinary(bytes, fin);
-    else protocol.sendText(bytes, fin);
+    else if (binary) protocol.sendBinary(bytes, fin, rsv);
+    else protocol.sendText(bytes, fin, rsv);
     this.fragmenting = !fin;
     this.queuedBytes += bytes.length;
-    return this.queued(callback);
+  }
+
+  /** Run queued sends in order until one needs compressing; it continues when that is done. */
+  private runOutbound(): void {
+    const queue = this.outbound;
+    while (queue !== null && queue.length !== 0) {
+      const job = queue[0]!;
+      const protocol = this.core;
+      if (job.close !== null) {
+        queue.shift();
+        this.outbound = queue.length === 0 ? null : queue;
+        this.closeNow(job.close.code, job.close.reason);
+        continue;
+      }
+      if (protocol === null || this.state !== WebSocket.OPEN || protocol.closeSent !== null) {
+        queue.shift();
+        this.outboundBytes -= job.bytes.length;
+        if (job.callback) process.nextTick(job.callback, NOT_OPEN(this.state));
+        continue;
+      }
+      if (!job.compress) {
+        queue.shift();
+        this.outboundBytes -= job.bytes.length;
+        this.sendNow(protocol, job.bytes, job.binary, job.fin);
+        this.queued(job.callback);
+        continue;
+      }
+      this.compressing = true;
+      this.codec!.compress(asBuffer(job.bytes), (error, compressed) => {
+        this.compressing = false;
+        queue.shift();
+        this.outboundBytes -= job.bytes.length;
+        const core = this.core;
+        if (error || compressed === undefined || core === null || this.state !== WebSocket.OPEN || core.closeSent !== null) {
+          if (job.callback) process.nextTick(job.callback, error ?? NOT_OPEN(this.state));
+        } else {
+          // "the Per-Message Compressed bit" is set on the first frame only (RFC 7692 §6).
+          this.sendNow(core, compressed, job.binary, true, 0x40);
+          this.queued(job.callback);
+        }
+        this.runOutbound();
+      });
+      return;
+    }
+    this.outbound = null;
+  }
+
+  private checkHighWater(): boolean {
+    const below = this.bufferedAmount < this.options.highWaterMark;
+    if (!below) this.aboveHighWater = true;
+    return below;
   }
 
   /**
@@ -288,6 +377,16 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       this.abortConnecting(new WebSocketError(ErrorCode.ConnectionFailed, 'WebSocket was closed before the connection was established'));
       return this.closed;
     }
+    if (this.outbound !== null) {
+      // Messages still being compressed go out first.
+      if (this.state === WebSocket.OPEN) this.outbound.push({ bytes: EMPTY, binary: false, fin: true, compress: false, callback: undefined, close: { code, reason } });
+      return this.closed;
+    }
+    this.closeNow(code, reason);
+    return this.closed;
+  }
+
+  private closeNow(code: number | undefined, reason: string | Buffer | undefined): void {
     const protocol = this.core;
     if (this.state === WebSocket.OPEN && protocol !== null && protocol.state === State.Open) {
       protocol.sendClose(code ?? CloseCode.Normal, reason ?? '');
@@ -295,7 +394,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       this.flush();
       this.armCloseTimer();
     }
-    return this.closed;
   }
 
   /** Destroy the socket at once, without a closing handshake (close code 1006). */
@@ -315,7 +413,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /** Resume reading after {@link WebSocket.pause}. */
   resume(): void {
-    if (!this.readPausedForWrites && !(this.iterator?.full ?? false)) this.socket?.resume();
+    if (!this.readPausedForWrites && !(this.iterator?.full ?? false) && this.inbound === null) this.socket?.resume();
   }
 
   /**
@@ -330,13 +428,25 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   // -- internal wiring (used by the server and the client connector) ---------------------------
 
   /** @internal Take over `socket` after a successful handshake; `head` holds bytes read past the HTTP head. */
-  attach(socket: Socket, head: Uint8Array, protocolName: string, extensions: readonly Extension[], extensionsHeader: string): void {
+  attach(
+    socket: Socket,
+    head: Uint8Array,
+    protocolName: string,
+    extensions: readonly Extension[],
+    extensionsHeader: string,
+    deflate: ResolvedDeflateConfig | null = null,
+  ): void {
     this.abortHandshake = null;
     this.socket = socket;
     this.protocolName = protocolName;
     this.extensionsHeader = extensionsHeader;
     const o = this.options;
     this.core = new Protocol(extensions.length === 0 ? sharedProtocolOptions(o, this.isServer) : { ...protocolOptions(o, this.isServer), extensions });
+    const pmd = extensions.find((e): e is PerMessageDeflateExtension => e.name === PERMESSAGE_DEFLATE);
+    if (pmd !== undefined && deflate !== null) {
+      this.codec = new DeflateCodec(pmd, { level: deflate.level, memLevel: deflate.memLevel, maxPayload: o.maxPayload, limiter: deflate.limiter });
+      this.compressThreshold = deflate.threshold;
+    }
     this.state = WebSocket.OPEN;
     socket.setNoDelay(true);
     // Module-level handlers find their WebSocket through the socket: no closures per connection.
@@ -409,12 +519,72 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   private dispatch(protocol: Protocol): void {
     const events = protocol.eventsReceived();
     if (events.length === 0) return;
+    if (this.inbound !== null) {
+      // A compressed message is being inflated: later events wait behind it, in order.
+      for (const event of events) this.inbound.push(event);
+      return;
+    }
+    this.dispatchEvents(events);
+  }
+
+  private dispatchEvents(events: readonly ProtocolEvent[]): void {
     this.dispatching = true;
     try {
-      for (const event of events) this.handle(event);
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i]!;
+        if (event.type === 'message' && event.compressed) {
+          this.inbound = events.slice(i + 1);
+          this.inflate(event.data, event.binary);
+          return;
+        }
+        this.handle(event);
+      }
     } finally {
       this.dispatching = false;
     }
+  }
+
+  /** Inflate a compressed message; reading stops and output waits until it is delivered. */
+  private inflate(data: Uint8Array, binary: boolean): void {
+    const codec = this.codec;
+    if (codec === null) {
+      // RSV1 without a codec cannot happen: the core only accepts it when deflate was negotiated.
+      this.failConnection(new WebSocketError(ErrorCode.InternalError, 'compressed message without a codec'));
+      this.resumeInbound();
+      return;
+    }
+    this.socket?.pause();
+    codec.decompress(asBuffer(data), (error, inflated) => {
+      if (error || inflated === undefined) {
+        this.failConnection(error instanceof WebSocketError ? error : new WebSocketError(ErrorCode.InvalidCompressedData, 'invalid compressed data'));
+      } else if (!binary && !isUtf8Buffer(inflated)) {
+        this.failConnection(new WebSocketError(ErrorCode.InvalidUtf8, 'invalid UTF-8 in text message'));
+      } else if (this.state === WebSocket.OPEN || this.state === WebSocket.CLOSING) {
+        this.handle({ type: 'message', binary, data: inflated, compressed: false });
+      }
+      this.resumeInbound();
+    });
+  }
+
+  private resumeInbound(): void {
+    const pending = this.inbound ?? [];
+    this.inbound = null;
+    this.dispatchEvents(pending);
+    if (this.inbound === null) {
+      this.resume();
+      this.flush();
+    }
+  }
+
+  /** Fail the connection for an error found outside the core (inflation, UTF-8 after inflation). */
+  private failConnection(error: WebSocketError): void {
+    const protocol = this.core;
+    if (protocol === null || protocol.state === State.Closed) return;
+    // Nothing decoded after the bad message may be delivered, but the end of the connection may.
+    if (this.inbound !== null) this.inbound = this.inbound.filter((e) => e.type === 'closed');
+    if (this.state === WebSocket.OPEN) this.state = WebSocket.CLOSING;
+    if (this.listenerCount('error') !== 0) this.emit('error', error);
+    protocol.fail(error.closeCode ?? CloseCode.InternalError, error.closeCode === CloseCode.InternalError ? '' : error.message);
   }
 
   private handle(event: ProtocolEvent): void {
@@ -478,6 +648,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     const protocol = this.core;
     const socket = this.socket;
     if (protocol === null || socket === null) return;
+    // While a message is being inflated, its reply must go out before anything the events behind
+    // it produced (a close reply, say): wait.
+    if (this.inbound !== null) return;
     const callbacks = this.pendingCallbacks;
     this.pendingCallbacks = null;
     const output = protocol.dataToSend();
@@ -598,6 +771,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       process.nextTick(callAll, callbacks, NOT_OPEN(WebSocket.CLOSED));
     }
     this.iterator?.end();
+    this.codec?.close();
+    if (this.outbound !== null) {
+      for (const job of this.outbound) if (job.callback) process.nextTick(job.callback, NOT_OPEN(WebSocket.CLOSED));
+      this.outbound = null;
+      this.outboundBytes = 0;
+    }
     this.closeResult = { code: info.code, reason: info.reason, wasClean: info.wasClean };
     this.resolveClosed?.(this.closeResult);
     this.owner?.connectionClosed(this);
