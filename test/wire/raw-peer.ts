@@ -24,6 +24,8 @@ export class RawPeer {
   /** When the other side closed (FIN or reset), in ms since the peer was made; -1 while open. */
   closedAfter = -1;
   protocolError: string | null = null;
+  /** The server's handshake response head (client-to-server peers). */
+  handshake = '';
   private readonly started = Date.now();
   private parts: Buffer[] = [];
   private current: Omit<SeenFrame, 'payload'> | null = null;
@@ -46,7 +48,7 @@ export class RawPeer {
           this.protocolError = error.message;
         },
       },
-      { expectMasked: !masked },
+      { expectMasked: !masked, allowedRsv: 0x40 },
     );
     const onClosed = () => {
       if (this.closedAfter === -1) this.closedAfter = Date.now() - this.started;
@@ -57,12 +59,12 @@ export class RawPeer {
   }
 
   /** Connect to a server and complete the handshake; bytes after the 101 are decoded as frames. */
-  static async toServer(port: number, path = '/'): Promise<RawPeer> {
+  static async toServer(port: number, path = '/', extraHeaders: string[] = []): Promise<RawPeer> {
     const socket = connect({ host: '127.0.0.1', port });
     await once(socket, 'connect');
     socket.setNoDelay(true);
     const key = 'dGhlIHNhbXBsZSBub25jZQ==';
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extraHeaders.map((h) => `${h}\r\n`).join('')}\r\n`);
     let head = Buffer.alloc(0);
     while (head.indexOf('\r\n\r\n') === -1) {
       const [chunk] = (await once(socket, 'data')) as [Buffer];
@@ -73,6 +75,7 @@ export class RawPeer {
     const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
     if (!text.startsWith('HTTP/1.1 101') || !text.includes(`Sec-WebSocket-Accept: ${accept}`)) throw new Error(`bad handshake: ${text}`);
     const peer = new RawPeer(socket, true);
+    peer.handshake = text;
     socket.on('data', (chunk: Buffer) => peer.decoder.push(chunk));
     if (end + 4 < head.length) peer.decoder.push(head.subarray(end + 4));
     return peer;

@@ -1,0 +1,217 @@
+// permessage-deflate end to end: our server and client with every parameter set, interop with ws
+// in both directions, the wire format (RSV1, compressed + fragmented + interleaved pings), and the
+// safety limits (decompression bomb, corrupt data, RSV1 where it is not allowed).
+import { once } from 'node:events';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import WsLib, { WebSocketServer as WsServer } from 'ws';
+import { type PerMessageDeflateConfig, WebSocket, type WebSocketServer } from '../../src/index.js';
+import { next, openClient, startServer } from '../helpers/node.js';
+import { RawPeer } from '../wire/raw-peer.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function deflateEchoServer(perMessageDeflate: boolean | PerMessageDeflateConfig = true, extra = {}): Promise<{ wss: WebSocketServer; url: string; port: number }> {
+  const started = await startServer({ perMessageDeflate, ...extra });
+  started.wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  cleanups.push(() => started.wss.close());
+  return started;
+}
+
+const text = 'The quick brown fox jumps over the lazy dog. '.repeat(4000);
+const binary = Buffer.alloc(100_000).map((_, i) => (i * 7) & 0x3f);
+
+async function echoBoth(ws: WebSocket | WsLib): Promise<void> {
+  const got: [boolean, Buffer][] = [];
+  const all = new Promise<void>((resolve) => {
+    (ws as WebSocket).on('message', (data: Buffer | ArrayBuffer, isBinary: boolean) => {
+      got.push([isBinary, Buffer.from(data as Buffer)]);
+      if (got.length === 4) resolve();
+    });
+  });
+  for (let i = 0; i < 2; i++) {
+    ws.send(text);
+    ws.send(binary);
+  }
+  await all;
+  expect(got.map(([b]) => b)).toEqual([false, true, false, true]);
+  expect(got[0]![1].toString()).toBe(text);
+  expect(got[1]![1].equals(binary)).toBe(true);
+  expect(got[2]![1].toString()).toBe(text);
+  expect(got[3]![1].equals(binary)).toBe(true);
+}
+
+const combos: [string, PerMessageDeflateConfig][] = [
+  ['context takeover both ways', {}],
+  ['server_no_context_takeover', { serverNoContextTakeover: true }],
+  ['client_no_context_takeover', { clientNoContextTakeover: true }],
+  ['no context takeover either way', { serverNoContextTakeover: true, clientNoContextTakeover: true }],
+];
+
+describe('permessage-deflate between our server and our client', () => {
+  for (const [name, options] of combos) {
+    for (const bits of [9, 15]) {
+      it(`${name}, window bits ${bits}: messages survive and the wire carries compressed data`, async () => {
+        const { url, wss } = await deflateEchoServer(true);
+        const connected = next<[WebSocket, { socket: { bytesRead: number } }]>(wss, 'connection');
+        const ws = await openClient(url, [], { perMessageDeflate: { ...options, serverMaxWindowBits: bits, clientMaxWindowBits: bits } });
+        const [, request] = await connected;
+        expect(ws.extensions).toContain('permessage-deflate');
+        await echoBoth(ws);
+        // 2 × (180 KB of text + 100 KB of binary) went in; a small fraction crossed the wire.
+        expect(request.socket.bytesRead).toBeLessThan(60_000);
+        await ws.close();
+      });
+    }
+  }
+
+  it('sends small messages and compress: false messages uncompressed, in order with compressed ones', async () => {
+    const { url } = await deflateEchoServer({ threshold: 100 });
+    const ws = await openClient(url);
+    const got: string[] = [];
+    const done = new Promise<void>((resolve) => ws.on('message', (d) => (got.push(d.toString().slice(0, 5)), got.length === 4 && resolve())));
+    ws.send('a'.repeat(5000));
+    ws.send('short');
+    ws.send('b'.repeat(5000), { compress: false });
+    ws.send('c'.repeat(5000));
+    await done;
+    expect(got).toEqual(['aaaaa', 'short', 'bbbbb', 'ccccc']);
+    await ws.close();
+  });
+
+  it('keeps order when a close follows messages still being compressed', async () => {
+    const { url, wss } = await deflateEchoServer();
+    const connected = next<[WebSocket]>(wss, 'connection');
+    const ws = await openClient(url);
+    const [peer] = await connected;
+    const received: string[] = [];
+    peer.removeAllListeners('message');
+    peer.on('message', (d) => received.push(d.toString().slice(0, 3)));
+    const closed = next<[number]>(peer, 'close');
+    for (let i = 0; i < 5; i++) ws.send(`m${i}-${'x'.repeat(20_000)}`);
+    ws.close(4000);
+    expect((await closed)[0]).toBe(4000);
+    expect(received).toEqual(['m0-', 'm1-', 'm2-', 'm3-', 'm4-']);
+  });
+
+  it('is off on the server by default, and a client can decline it', async () => {
+    const plain = await startServer();
+    cleanups.push(() => plain.wss.close());
+    const a = await openClient(plain.url);
+    expect(a.extensions).toBe('');
+    await a.close();
+    const { url } = await deflateEchoServer();
+    const b = await openClient(url, [], { perMessageDeflate: false });
+    expect(b.extensions).toBe('');
+    await b.close();
+  });
+});
+
+describe('permessage-deflate interop with ws', () => {
+  for (const [name, options] of combos) {
+    for (const bits of [9, 15]) {
+      const wsOptions = { serverNoContextTakeover: options.serverNoContextTakeover ?? false, clientNoContextTakeover: options.clientNoContextTakeover ?? false, serverMaxWindowBits: bits, clientMaxWindowBits: bits, threshold: 0 };
+      it(`ws client → our server: ${name}, window bits ${bits}`, async () => {
+        const { url } = await deflateEchoServer({ ...options, serverMaxWindowBits: bits, clientMaxWindowBits: bits });
+        const ws = new WsLib(url, { perMessageDeflate: wsOptions });
+        await once(ws, 'open');
+        expect(ws.extensions).toContain('permessage-deflate');
+        await echoBoth(ws);
+        ws.close();
+        await once(ws, 'close');
+      });
+      it(`our client → ws server: ${name}, window bits ${bits}`, async () => {
+        const wss = new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate: wsOptions });
+        await once(wss, 'listening');
+        cleanups.push(() => new Promise((r) => wss.close(r)));
+        wss.on('connection', (peer) => peer.on('message', (data, isBinary) => peer.send(data, { binary: isBinary })));
+        const ws = await openClient(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`, [], {
+          perMessageDeflate: { ...options, serverMaxWindowBits: bits, clientMaxWindowBits: bits },
+        });
+        expect(ws.extensions).toContain('permessage-deflate');
+        await echoBoth(ws);
+        await ws.close();
+      });
+    }
+  }
+});
+
+describe('permessage-deflate on the wire and its limits', () => {
+  const offer = ['Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits'];
+  const compress = (data: string | Buffer) => {
+    const out = deflateRawSync(data, { finishFlush: 2 /* Z_SYNC_FLUSH */ });
+    return out.subarray(0, out.length - 4);
+  };
+
+  it('echoes a compressed message sent as fragments with pings between them; the echo has RSV1 on its first frame only', async () => {
+    const { port } = await deflateEchoServer();
+    const peer = await RawPeer.toServer(port, '/', offer);
+    expect(peer.handshake).toMatch(/Sec-WebSocket-Extensions: permessage-deflate/);
+    const payload = compress(text);
+    const third = Math.floor(payload.length / 3);
+    peer.send([
+      { opcode: 1, rsv: 0x40, fin: false, payload: payload.subarray(0, third) },
+      { opcode: 9, payload: 'p1' },
+      { opcode: 0, fin: false, payload: payload.subarray(third, 2 * third) },
+      { opcode: 9, payload: 'p2' },
+      { opcode: 0, payload: payload.subarray(2 * third) },
+    ]);
+    expect(await peer.until(() => peer.dataFrames.length === 3)).toBe(true);
+    const [pong1, pong2, echo] = peer.dataFrames;
+    expect([pong1!.opcode, pong2!.opcode, echo!.opcode, echo!.rsv]).toEqual([10, 10, 1, 0x40]);
+    expect(inflateRawSync(Buffer.concat([echo!.payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: 2 }).toString()).toBe(text);
+    peer.destroy();
+  });
+
+  it('stops a decompression bomb at maxPayload with 1009, without inflating it whole', async () => {
+    const { port } = await deflateEchoServer(true, { maxPayload: 1024 * 1024 });
+    const peer = await RawPeer.toServer(port, '/', offer);
+    const bomb = compress(Buffer.alloc(256 * 1024 * 1024));
+    expect(bomb.length).toBeLessThan(300 * 1024);
+    const before = process.memoryUsage().rss;
+    peer.send({ opcode: 2, rsv: 0x40, payload: bomb });
+    expect(await peer.waitClosed(5000)).toBe(true);
+    expect(peer.closeCodes).toEqual([1009]);
+    expect(process.memoryUsage().rss - before).toBeLessThan(128 * 1024 * 1024);
+  });
+
+  it('stops a bomb in no-context mode too', async () => {
+    const { port } = await deflateEchoServer({ clientNoContextTakeover: true }, { maxPayload: 1024 * 1024 });
+    const peer = await RawPeer.toServer(port, '/', offer);
+    peer.send({ opcode: 2, rsv: 0x40, payload: compress(Buffer.alloc(64 * 1024 * 1024)) });
+    expect(await peer.waitClosed(5000)).toBe(true);
+    expect(peer.closeCodes).toEqual([1009]);
+  });
+
+  it.each([
+    ['corrupt compressed data', [{ opcode: 2, rsv: 0x40, payload: Uint8Array.of(0xff, 0xff, 0xff, 0xff) }], 1007],
+    ['compressed text that inflates to invalid UTF-8', [{ opcode: 1, rsv: 0x40, payload: compress(Buffer.from([0xce, 0xba, 0xed, 0xa0, 0x80])) }], 1007],
+    ['RSV1 on a continuation frame', [{ opcode: 1, rsv: 0x40, fin: false, payload: compress('ab') }, { opcode: 0, rsv: 0x40, payload: Uint8Array.of(0) }], 1002],
+    ['RSV1 on a ping', [{ opcode: 9, rsv: 0x40, payload: 'x' }], 1002],
+  ] as const)('fails %s with %i', async (_name, frames, code) => {
+    const { port } = await deflateEchoServer();
+    const peer = await RawPeer.toServer(port, '/', offer);
+    peer.send(frames as never);
+    expect(await peer.waitClosed(3000)).toBe(true);
+    expect(peer.closeCodes).toEqual([code]);
+  });
+
+  it('without negotiation, RSV1 is a protocol error', async () => {
+    const { port } = await deflateEchoServer(false);
+    const peer = await RawPeer.toServer(port, '/', offer);
+    expect(peer.handshake).not.toMatch(/Sec-WebSocket-Extensions/);
+    peer.send({ opcode: 1, rsv: 0x40, payload: compress('hello') });
+    expect(await peer.waitClosed(3000)).toBe(true);
+    expect(peer.closeCodes).toEqual([1002]);
+  });
+
+  it('declines an invalid offer and falls back to the next one', async () => {
+    const { port } = await deflateEchoServer();
+    const peer = await RawPeer.toServer(port, '/', ['Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=99, permessage-deflate; client_no_context_takeover']);
+    expect(peer.handshake).toMatch(/Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r?$/m);
+    peer.destroy();
+  });
+});
