@@ -1,10 +1,12 @@
 // Echo server for load generators: `node benchmarks/echo-server.mjs [PORT]` (default 9001).
 // Echoes text as text and binary as binary; prints a line containing "listening" when ready.
-// Set MAX_TIME (seconds) to exit by itself.
+// Set MAX_TIME (seconds) to exit by itself; DEFLATE=1 or DEFLATE=nct to negotiate permessage-deflate.
 import { WebSocketServer } from '../dist/index.js';
 
 const port = Number(process.argv[2] ?? 9001);
-const wss = new WebSocketServer({ port, host: '127.0.0.1', clientTracking: false, maxConnections: 1_000_000 });
+// DEFLATE=1: permessage-deflate with context takeover; DEFLATE=nct: without context takeover.
+const deflate = process.env.DEFLATE === '1' ? true : process.env.DEFLATE === 'nct' ? { serverNoContextTakeover: true, clientNoContextTakeover: true } : false;
+const wss = new WebSocketServer({ port, host: '127.0.0.1', clientTracking: false, maxConnections: 1_000_000, perMessageDeflate: deflate });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 });

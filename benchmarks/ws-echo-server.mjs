@@ -3,7 +3,8 @@
 if (process.env.WS_BUFFERUTIL !== '1') process.env.WS_NO_BUFFER_UTIL = '1';
 const { WebSocketServer } = await import('ws');
 const port = Number(process.argv[2] ?? 9001);
-const wss = new WebSocketServer({ port, host: '127.0.0.1', perMessageDeflate: false, clientTracking: false });
+const deflate = process.env.DEFLATE === '1' ? { threshold: 1024 } : process.env.DEFLATE === 'nct' ? { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true } : false;
+const wss = new WebSocketServer({ port, host: '127.0.0.1', perMessageDeflate: deflate, clientTracking: false });
 wss.on('connection', (ws) => {
   ws.on('error', () => {});
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));

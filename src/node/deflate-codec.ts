@@ -3,19 +3,12 @@
  * decompression run on Node's asynchronous zlib (never blocking the event loop), one message at a
  * time per direction (so messages stay in order), with a process-wide limit on concurrent zlib
  * work. With context takeover a connection keeps one zlib stream per direction; without it,
- * messages go through one-shot calls and the connection holds no zlib memory between messages.
+ * messages borrow streams from a small process-wide pool (reset after each message), so the
+ * connection holds no zlib memory between messages.
  * Inflation stops as soon as the output passes `maxPayload` (a few KB that expand to GBs are
  * never allocated whole). It neither frames nor validates text: the connection does that.
  */
-import {
-  constants,
-  createDeflateRaw,
-  createInflateRaw,
-  type DeflateRaw,
-  deflateRaw,
-  type InflateRaw,
-  inflateRaw,
-} from 'node:zlib';
+import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import { ErrorCode, WebSocketError } from '../core/index.js';
 import type { DeflateParameters } from '../extensions/index.js';
 
@@ -82,6 +75,11 @@ class Serial {
   }
 }
 
+/** Idle zlib streams kept per configuration, shared by every connection without context takeover. */
+const MAX_IDLE_STREAMS = 16;
+const idleDeflaters = new Map<string, DeflateRaw[]>();
+const idleInflaters = new Map<number, InflateRaw[]>();
+
 /** permessage-deflate compression and decompression for one connection. */
 export class DeflateCodec {
   private readonly parameters: DeflateParameters;
@@ -120,22 +118,21 @@ export class DeflateCodec {
           done(error, result);
         };
         if (this.closed) return complete(new WebSocketError(ErrorCode.InvalidState, 'connection closed'));
-        const { compressWindowBits: windowBits, compressNoContextTakeover } = this.parameters;
-        if (compressNoContextTakeover) {
-          // No context to keep: a one-shot call, and no zlib memory held between messages.
-          deflateRaw(data, { level: this.options.level, memLevel: this.options.memLevel, windowBits, finishFlush: constants.Z_SYNC_FLUSH }, (error, out) =>
-            complete(error, error ? undefined : withoutTail(out)),
-          );
+        const { level, memLevel } = this.options;
+        const windowBits = this.parameters.compressWindowBits;
+        if (!this.parameters.compressNoContextTakeover) {
+          const deflater = (this.deflater ??= createDeflateRaw({ level, memLevel, windowBits }));
+          runDeflate(deflater, data, (out) => complete(null, out));
           return;
         }
-        const deflater = (this.deflater ??= createDeflateRaw({ level: this.options.level, memLevel: this.options.memLevel, windowBits }));
-        const chunks: Buffer[] = [];
-        const onData = (chunk: Buffer) => chunks.push(chunk);
-        deflater.on('data', onData);
-        deflater.write(data);
-        deflater.flush(constants.Z_SYNC_FLUSH, () => {
-          deflater.off('data', onData);
-          complete(null, withoutTail(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+        // No context to keep: borrow a pooled stream and reset it afterwards, so the connection
+        // holds no zlib memory between messages and no compressor is built per message.
+        const key = `${windowBits}:${level}:${memLevel}`;
+        const deflater = idleDeflaters.get(key)?.pop() ?? createDeflateRaw({ level, memLevel, windowBits });
+        runDeflate(deflater, data, (out) => {
+          deflater.reset();
+          returnToPool(idleDeflaters, key, deflater);
+          complete(null, out);
         });
       }),
     );
@@ -154,55 +151,30 @@ export class DeflateCodec {
           done(error, result);
         };
         if (this.closed) return complete(new WebSocketError(ErrorCode.InvalidState, 'connection closed'));
-        const max = this.options.maxPayload;
         // Inflating with a window at least as large as the peer's is always correct; zlib's raw
         // inflate needs 9 bits or more.
         const windowBits = Math.max(9, this.parameters.decompressWindowBits);
-        if (this.parameters.decompressNoContextTakeover) {
-          inflateRaw(Buffer.concat([data, TAIL]), { windowBits, finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: max }, (error, out) => {
-            if (error) return complete(inflateError(error));
-            complete(null, out);
+        if (!this.parameters.decompressNoContextTakeover) {
+          const inflater = (this.inflater ??= createInflateRaw({ windowBits }));
+          runInflate(inflater, data, this.options.maxPayload, (error, out) => {
+            if (error) {
+              // The inflater's context is lost, and so is the connection.
+              this.inflater = null;
+              inflater.close();
+            }
+            complete(error, out);
           });
           return;
         }
-        const inflater = (this.inflater ??= createInflateRaw({ windowBits }));
-        const chunks: Buffer[] = [];
-        let total = 0;
-        let failed = false;
-        const onData = (chunk: Buffer) => {
-          if (failed) return;
-          total += chunk.length;
-          if (total > max) {
-            // Stop now: the inflater's context is lost, and so is the connection (1009).
-            failed = true;
-            cleanup();
-            this.inflater = null;
+        const inflater = idleInflaters.get(windowBits)?.pop() ?? createInflateRaw({ windowBits });
+        runInflate(inflater, data, this.options.maxPayload, (error, out) => {
+          if (error) {
             inflater.close();
-            complete(new WebSocketError(ErrorCode.MessageTooBig, 'message too big'));
-            return;
+          } else {
+            inflater.reset();
+            returnToPool(idleInflaters, windowBits, inflater);
           }
-          chunks.push(chunk);
-        };
-        const onError = (error: Error) => {
-          if (failed) return;
-          failed = true;
-          cleanup();
-          this.inflater = null;
-          inflater.close();
-          complete(inflateError(error));
-        };
-        const cleanup = () => {
-          inflater.off('data', onData);
-          inflater.off('error', onError);
-        };
-        inflater.on('data', onData);
-        inflater.on('error', onError);
-        inflater.write(data);
-        inflater.write(TAIL);
-        inflater.flush(constants.Z_SYNC_FLUSH, () => {
-          if (failed) return;
-          cleanup();
-          complete(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+          complete(error, out);
         });
       }),
     );
@@ -216,6 +188,51 @@ export class DeflateCodec {
     this.deflater = null;
     this.inflater = null;
   }
+}
+
+/** Return a reset stream to its pool, or close it when the pool is full. */
+function returnToPool<K, S extends { close(): void }>(pool: Map<K, S[]>, key: K, stream: S): void {
+  let idle = pool.get(key);
+  if (idle === undefined) pool.set(key, (idle = []));
+  if (idle.length < MAX_IDLE_STREAMS) idle.push(stream);
+  else stream.close();
+}
+
+/** Compress `data` with a sync flush and hand back the output without its trailing 00 00 FF FF. */
+function runDeflate(deflater: DeflateRaw, data: Buffer, done: (out: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  const onData = (chunk: Buffer) => chunks.push(chunk);
+  deflater.on('data', onData);
+  deflater.write(data);
+  deflater.flush(constants.Z_SYNC_FLUSH, () => {
+    deflater.off('data', onData);
+    done(withoutTail(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+  });
+}
+
+/** Inflate `data` (with the 00 00 FF FF restored, §7.2.2), stopping as soon as the output passes `max`. */
+function runInflate(inflater: InflateRaw, data: Buffer, max: number, done: Done): void {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let finished = false;
+  const finish = (error: Error | null, out?: Buffer) => {
+    if (finished) return;
+    finished = true;
+    inflater.off('data', onData);
+    inflater.off('error', onError);
+    done(error, out);
+  };
+  const onData = (chunk: Buffer) => {
+    total += chunk.length;
+    if (total > max) finish(new WebSocketError(ErrorCode.MessageTooBig, 'message too big'));
+    else chunks.push(chunk);
+  };
+  const onError = (error: Error) => finish(inflateError(error));
+  inflater.on('data', onData);
+  inflater.on('error', onError);
+  inflater.write(data);
+  inflater.write(TAIL);
+  inflater.flush(constants.Z_SYNC_FLUSH, () => finish(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
 }
 
 function withoutTail(out: Buffer): Buffer {
