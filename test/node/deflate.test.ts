@@ -215,3 +215,58 @@ describe('permessage-deflate on the wire and its limits', () => {
     peer.destroy();
   });
 });
+
+describe('permessage-deflate wire cases (Autobahn 12 and 13)', () => {
+  const compress = (data: string | Buffer) => {
+    const out = deflateRawSync(data, { finishFlush: 2 });
+    return out.subarray(0, out.length - 4);
+  };
+  const inflate = (data: Buffer) => inflateRawSync(Buffer.concat([data, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: 2 });
+  const sizes = [16, 64, 256, 1024, 4096, 8192, 16384, 32768, 65536, 131072];
+
+  it('12.x: compressed text and binary at every size, echoed compressed (RSV1) from 1 KiB up', async () => {
+    const { port } = await deflateEchoServer();
+    // server_no_context_takeover lets this peer inflate each echo on its own.
+    const peer = await RawPeer.toServer(port, '/', ['Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover']);
+    const messages = sizes.flatMap((n) => [
+      { opcode: 1, text: 'abcdefghij'.repeat(Math.ceil(n / 10)).slice(0, n) },
+      { opcode: 2, text: 'BINARY-0123'.repeat(Math.ceil(n / 11)).slice(0, n) },
+    ]);
+    for (const m of messages) peer.send({ opcode: m.opcode, rsv: 0x40, payload: compress(m.text) }, 4096);
+    expect(await peer.until(() => peer.dataFrames.length === messages.length, 10_000)).toBe(true);
+    peer.dataFrames.forEach((frame, i) => {
+      const m = messages[i]!;
+      expect(frame.opcode).toBe(m.opcode);
+      expect(frame.rsv).toBe(m.text.length >= 1024 ? 0x40 : 0);
+      expect((frame.rsv ? inflate(frame.payload) : frame.payload).toString()).toBe(m.text);
+    });
+    peer.destroy();
+  });
+
+  it.each([
+    ['the default offer', 'permessage-deflate', 'permessage-deflate'],
+    ['client_no_context_takeover', 'permessage-deflate; client_no_context_takeover', 'permessage-deflate; client_no_context_takeover'],
+    ['client_max_window_bits=8', 'permessage-deflate; client_max_window_bits=8', 'permessage-deflate; client_max_window_bits=8'],
+    ['client_max_window_bits=15', 'permessage-deflate; client_max_window_bits=15', 'permessage-deflate; client_max_window_bits=15'],
+    ['server_max_window_bits=8 (we then send uncompressed)', 'permessage-deflate; server_max_window_bits=8', 'permessage-deflate; server_max_window_bits=8'],
+    ['several offers, the first acceptable wins', 'permessage-deflate; client_max_window_bits=7, permessage-deflate; client_no_context_takeover; client_max_window_bits=9', 'permessage-deflate; client_max_window_bits=9; client_no_context_takeover'],
+  ])('13.x %s: answered as RFC 7692 requires, and messages echo', async (_name, offer, answer) => {
+    const { port } = await deflateEchoServer();
+    const peer = await RawPeer.toServer(port, '/', [`Sec-WebSocket-Extensions: ${offer}`]);
+    expect(peer.handshake).toContain(`Sec-WebSocket-Extensions: ${answer}`);
+    const message = 'ab'.repeat(3000);
+    peer.send([
+      { opcode: 1, rsv: 0x40, payload: compress(message) },
+      { opcode: 1, rsv: 0x40, payload: compress(message) },
+    ]);
+    expect(await peer.until(() => peer.dataFrames.length === 2)).toBe(true);
+    for (const frame of peer.dataFrames) {
+      if (offer.includes('server_max_window_bits=8')) expect(frame.rsv).toBe(0);
+      if (frame.rsv === 0) expect(frame.payload.toString()).toBe(message);
+    }
+    // The first echo starts a fresh compression context, so it inflates on its own.
+    const first = peer.dataFrames[0]!;
+    expect((first.rsv ? inflate(first.payload) : first.payload).toString()).toBe(message);
+    peer.destroy();
+  });
+});
