@@ -110,14 +110,7 @@ export class DeflateCodec {
 
   /** Compress one whole message; the result has the trailing 00 00 FF FF removed (§7.2.1). */
   compress(data: Buffer, done: Done): void {
-    this.outgoing.push((finish) =>
-      this.options.limiter.run((release) => {
-        const complete: Done = (error, result) => {
-          release();
-          finish();
-          done(error, result);
-        };
-        if (this.closed) return complete(new WebSocketError(ErrorCode.InvalidState, 'connection closed'));
+    this.schedule(this.outgoing, done, (complete) => {
         const { level, memLevel } = this.options;
         const windowBits = this.parameters.compressWindowBits;
         if (!this.parameters.compressNoContextTakeover) {
@@ -134,8 +127,7 @@ export class DeflateCodec {
           returnToPool(idleDeflaters, key, deflater);
           complete(null, out);
         });
-      }),
-    );
+    });
   }
 
   /**
@@ -143,14 +135,7 @@ export class DeflateCodec {
    * output passes `maxPayload`, and with 1007 for data that is not valid DEFLATE.
    */
   decompress(data: Buffer, done: Done): void {
-    this.incoming.push((finish) =>
-      this.options.limiter.run((release) => {
-        const complete: Done = (error, result) => {
-          release();
-          finish();
-          done(error, result);
-        };
-        if (this.closed) return complete(new WebSocketError(ErrorCode.InvalidState, 'connection closed'));
+    this.schedule(this.incoming, done, (complete) => {
         // Inflating with a window at least as large as the peer's is always correct; zlib's raw
         // inflate needs 9 bits or more.
         const windowBits = Math.max(9, this.parameters.decompressWindowBits);
@@ -176,6 +161,20 @@ export class DeflateCodec {
           }
           complete(error, out);
         });
+    });
+  }
+
+  /** Run `work` after this direction's earlier operations, inside the process-wide zlib limit. */
+  private schedule(direction: Serial, done: Done, work: (complete: Done) => void): void {
+    direction.push((finish) =>
+      this.options.limiter.run((release) => {
+        const complete: Done = (error, result) => {
+          release();
+          finish();
+          done(error, result);
+        };
+        if (this.closed) complete(new WebSocketError(ErrorCode.InvalidState, 'connection closed'));
+        else work(complete);
       }),
     );
   }
