@@ -111,22 +111,22 @@ export class DeflateCodec {
   /** Compress one whole message; the result has the trailing 00 00 FF FF removed (§7.2.1). */
   compress(data: Buffer, done: Done): void {
     this.schedule(this.outgoing, done, (complete) => {
-        const { level, memLevel } = this.options;
-        const windowBits = this.parameters.compressWindowBits;
-        if (!this.parameters.compressNoContextTakeover) {
-          const deflater = (this.deflater ??= createDeflateRaw({ level, memLevel, windowBits }));
-          runDeflate(deflater, data, (out) => complete(null, out));
-          return;
-        }
-        // No context to keep: borrow a pooled stream and reset it afterwards, so the connection
-        // holds no zlib memory between messages and no compressor is built per message.
-        const key = `${windowBits}:${level}:${memLevel}`;
-        const deflater = idleDeflaters.get(key)?.pop() ?? createDeflateRaw({ level, memLevel, windowBits });
-        runDeflate(deflater, data, (out) => {
-          deflater.reset();
-          returnToPool(idleDeflaters, key, deflater);
-          complete(null, out);
-        });
+      const { level, memLevel } = this.options;
+      const windowBits = this.parameters.compressWindowBits;
+      if (!this.parameters.compressNoContextTakeover) {
+        const deflater = (this.deflater ??= createDeflateRaw({ level, memLevel, windowBits }));
+        runDeflate(deflater, data, (out) => complete(null, out));
+        return;
+      }
+      // No context to keep: borrow a pooled stream and reset it afterwards, so the connection
+      // holds no zlib memory between messages and no compressor is built per message.
+      const key = `${windowBits}:${level}:${memLevel}`;
+      const deflater = idleDeflaters.get(key)?.pop() ?? createDeflateRaw({ level, memLevel, windowBits });
+      runDeflate(deflater, data, (out) => {
+        deflater.reset();
+        returnToPool(idleDeflaters, key, deflater);
+        complete(null, out);
+      });
     });
   }
 
@@ -136,31 +136,31 @@ export class DeflateCodec {
    */
   decompress(data: Buffer, done: Done): void {
     this.schedule(this.incoming, done, (complete) => {
-        // Inflating with a window at least as large as the peer's is always correct; zlib's raw
-        // inflate needs 9 bits or more.
-        const windowBits = Math.max(9, this.parameters.decompressWindowBits);
-        if (!this.parameters.decompressNoContextTakeover) {
-          const inflater = (this.inflater ??= createInflateRaw({ windowBits }));
-          runInflate(inflater, data, this.options.maxPayload, (error, out) => {
-            if (error) {
-              // The inflater's context is lost, and so is the connection.
-              this.inflater = null;
-              inflater.close();
-            }
-            complete(error, out);
-          });
-          return;
-        }
-        const inflater = idleInflaters.get(windowBits)?.pop() ?? createInflateRaw({ windowBits });
+      // Inflating with a window at least as large as the peer's is always correct; zlib's raw
+      // inflate needs 9 bits or more.
+      const windowBits = Math.max(9, this.parameters.decompressWindowBits);
+      if (!this.parameters.decompressNoContextTakeover) {
+        const inflater = (this.inflater ??= createInflateRaw({ windowBits }));
         runInflate(inflater, data, this.options.maxPayload, (error, out) => {
           if (error) {
+            // The inflater's context is lost, and so is the connection.
+            this.inflater = null;
             inflater.close();
-          } else {
-            inflater.reset();
-            returnToPool(idleInflaters, windowBits, inflater);
           }
           complete(error, out);
         });
+        return;
+      }
+      const inflater = idleInflaters.get(windowBits)?.pop() ?? createInflateRaw({ windowBits });
+      runInflate(inflater, data, this.options.maxPayload, (error, out) => {
+        if (error) {
+          inflater.close();
+        } else {
+          inflater.reset();
+          returnToPool(idleInflaters, windowBits, inflater);
+        }
+        complete(error, out);
+      });
     });
   }
 
