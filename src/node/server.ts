@@ -284,7 +284,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const now = Date.now();
     for (const socket of this.pendingSockets) {
       const pending = (socket as PendingSocket)[PENDING];
-      if (pending.deadline <= now) {
+      if (pending === undefined || pending.deadline <= now) {
         this.endHandshake(socket);
         abort(socket, 408, 'handshake timed out');
       }
@@ -299,6 +299,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   endHandshake(socket: Socket): void {
     socket.off('data', pendingOnData);
     socket.off('close', pendingOnClose);
+    // Let the parser and its state go: the socket lives on as a WebSocket.
+    (socket as PendingSocket)[PENDING] = undefined;
     this.pendingSockets.delete(socket);
   }
 
@@ -490,7 +492,7 @@ function abort(socket: Duplex, status: number, message: string, headers: readonl
 function noop(): void {}
 
 const PENDING = Symbol('rfc6455.pending-handshake');
-type PendingSocket = Socket & { [PENDING]: PendingHandshake };
+type PendingSocket = Socket & { [PENDING]: PendingHandshake | undefined };
 
 /** A standalone connection whose request head is still arriving. */
 class PendingHandshake {
@@ -507,11 +509,11 @@ class PendingHandshake {
 
 function pendingOnData(this: Socket, chunk: Buffer): void {
   const pending = (this as PendingSocket)[PENDING];
-  pending.server.onRequestHead(this, pending.parser.push(chunk));
+  if (pending !== undefined) pending.server.onRequestHead(this, pending.parser.push(chunk));
 }
 
 function pendingOnClose(this: Socket): void {
-  (this as PendingSocket)[PENDING].server.endHandshake(this);
+  (this as PendingSocket)[PENDING]?.server.endHandshake(this);
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
