@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isUtf8Reference } from '../../test/helpers/frames.js';
 import { Opcode } from './constants.js';
 import { ErrorCode, WebSocketError } from './errors.js';
 import { type Message, MessageAssembler } from './message-assembler.js';
@@ -112,15 +113,7 @@ describe('MessageAssembler limits', () => {
 });
 
 describe('MessageAssembler UTF-8 with a whole-buffer validator', () => {
-  const fatal = new TextDecoder('utf-8', { fatal: true });
-  const reference = (b: Uint8Array) => {
-    try {
-      fatal.decode(b);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const reference = isUtf8Reference;
   const text = fc.oneof(
     fc.string({ unit: 'binary', minLength: 60, maxLength: 400 }).map((s) => new TextEncoder().encode(s)),
     fc

@@ -1,16 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isUtf8Reference } from '../../test/helpers/frames.js';
 import { Utf8Validator } from './utf8.js';
 
-const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-function reference(bytes: Uint8Array): boolean {
-  try {
-    fatal.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const reference = isUtf8Reference;
 
 /** Bytes biased towards the Autobahn 6.x trouble spots: lead bytes, boundaries, surrogates. */
 const interestingByte = fc.oneof(

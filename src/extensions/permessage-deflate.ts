@@ -118,7 +118,10 @@ export class PerMessageDeflateServer implements ExtensionNegotiator<PerMessageDe
   readonly name = PERMESSAGE_DEFLATE;
   private readonly options: Required<PerMessageDeflateOptions>;
 
-  /** @param options - what this server allows; validated by the caller (see {@link resolveDeflateOptions}) */
+  /**
+   * @param options - what this server allows
+   * @throws {RangeError} for window bits outside 8–15 or non-boolean flags (see {@link resolveDeflateOptions})
+   */
   constructor(options: PerMessageDeflateOptions = {}) {
     this.options = resolveDeflateOptions(options);
   }
@@ -182,7 +185,10 @@ export class PerMessageDeflateClient implements ExtensionNegotiator<PerMessageDe
   readonly name = PERMESSAGE_DEFLATE;
   private readonly options: Required<PerMessageDeflateOptions>;
 
-  /** @param options - what this client asks for */
+  /**
+   * @param options - what this client asks for
+   * @throws {RangeError} for window bits outside 8–15 or non-boolean flags (see {@link resolveDeflateOptions})
+   */
   constructor(options: PerMessageDeflateOptions = {}) {
     this.options = resolveDeflateOptions(options);
   }

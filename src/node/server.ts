@@ -31,7 +31,7 @@ import {
   validateUpgradeRequest,
 } from '../handshake/index.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions, type ResolvedConnectionOptions } from './connection-options.js';
-import { sha1 } from './platform.js';
+import { asBuffer, sha1 } from './platform.js';
 import { type PerMessageDeflateConfig, resolveDeflateConfig, type ResolvedDeflateConfig } from './deflate-options.js';
 import { PerMessageDeflateServer } from '../extensions/index.js';
 import { INTERNAL, WebSocket } from './websocket.js';
@@ -514,10 +514,6 @@ function pendingOnData(this: Socket, chunk: Buffer): void {
 
 function pendingOnClose(this: Socket): void {
   (this as PendingSocket)[PENDING]?.server.endHandshake(this);
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** A `Set` that stays empty, for `clientTracking: false`. */

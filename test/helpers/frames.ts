@@ -21,6 +21,18 @@ export interface RawFrame {
 
 const encoder = new TextEncoder();
 
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Whether `bytes` is valid UTF-8, by the platform's fatal TextDecoder: the reference verdict. */
+export function isUtf8Reference(bytes: Uint8Array): boolean {
+  try {
+    fatalDecoder.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** XOR masking, byte by byte: the obviously-correct reference. */
 export function naiveMask(data: Uint8Array, key: ArrayLike<number>, phase = 0): Uint8Array {
   const out = new Uint8Array(data.length);
