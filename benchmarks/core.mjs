@@ -91,7 +91,7 @@ for (const [size, count, opcode] of decodeCases) {
   const chunks = cut(maskedStream(size, count, opcode), 64 * 1024);
   const prepare = () => copyChunks(chunks);
   const ours = measure((input) => {
-    const p = new Protocol({ role: 'server', maxMessageSize: 2 ** 30, isUtf8, allocate: Buffer.allocUnsafe });
+    const p = new Protocol({ role: 'server', maxPayload: 2 ** 30, isUtf8, allocate: Buffer.allocUnsafe });
     let n = 0;
     for (const c of input) {
       p.receiveData(c);

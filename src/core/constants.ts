@@ -83,6 +83,22 @@ export const State = {
 /** One of the four connection states. */
 export type State = (typeof State)[keyof typeof State];
 
+/**
+ * Who closed, as the protocol sees it (tungstenite's `ClosedByUs` / `ClosedByPeer` /
+ * `CloseAcknowledged`). `Failed`: this endpoint failed the connection (§7.1.7) and sent, or owes,
+ * its close frame. `Closed`: the transport is finished.
+ */
+export const Phase = {
+  Open: 'open',
+  ClosedByUs: 'closed-by-us',
+  ClosedByPeer: 'closed-by-peer',
+  CloseAcknowledged: 'close-acknowledged',
+  Failed: 'failed',
+  Closed: 'closed',
+} as const;
+/** One of the protocol phases. */
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
 /** Largest payload a control frame may carry: "All control frames MUST have a payload length of 125 bytes or less" (§5.5). */
 export const MAX_CONTROL_PAYLOAD = 125;
 

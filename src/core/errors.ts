@@ -99,8 +99,15 @@ export class WebSocketError extends Error {
   }
 }
 
-/** The close code for any failure: the error's own, or 1011 for anything unexpected. */
-export function closeCodeOf(error: unknown): number {
-  if (error instanceof WebSocketError && error.closeCode !== undefined) return error.closeCode;
-  return CloseCode.InternalError;
+/**
+ * The error ladder: the close frame sent for any failure, in one place (python-websockets'
+ * `parse()`). A `WebSocketError` with a close code sends that code and its message; anything
+ * else, and every 1011, sends 1011 without a reason: "don't include exception details".
+ */
+export function closeFrameFor(error: unknown): { readonly code: number; readonly reason: string } {
+  if (error instanceof WebSocketError && error.closeCode !== undefined && error.closeCode !== CloseCode.InternalError) {
+    return { code: error.closeCode, reason: error.message };
+  }
+  return INTERNAL_FAILURE;
 }
+const INTERNAL_FAILURE = Object.freeze({ code: CloseCode.InternalError, reason: '' });

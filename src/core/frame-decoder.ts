@@ -81,11 +81,6 @@ export class FrameDecoder {
     this.maxFrameSize = options.maxFrameSize ?? Number.MAX_SAFE_INTEGER;
   }
 
-  /** True once the decoder has stopped, after an error or {@link FrameDecoder.halt}. */
-  get halted(): boolean {
-    return this.state === STATE_HALTED;
-  }
-
   /** Change which RSV bits are accepted (after an extension is negotiated). */
   setAllowedRsv(bits: number): void {
     this.allowedRsv = bits;

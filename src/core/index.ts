@@ -2,8 +2,9 @@
  * The sans-I/O protocol core of rfc6455: everything RFC 6455 §5–§7 says about frames, masking,
  * UTF-8, fragmentation and closing, with no sockets, timers or Node.js APIs. Re-exports only.
  */
-export { CloseCode, isControlOpcode, isKnownOpcode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, Opcode, Role, State } from './constants.js';
-export { closeCodeOf, ErrorCode, WebSocketError } from './errors.js';
+export { CloseCode, isControlOpcode, isKnownOpcode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, Opcode, Phase, Role, State } from './constants.js';
+export * from './defaults.js';
+export { closeFrameFor, ErrorCode, WebSocketError } from './errors.js';
 export { applyMask, MaskKeyPool, type RandomFill, webCryptoRandomFill } from './mask.js';
 export { isValidUtf8, Utf8Validator } from './utf8.js';
 export { FrameDecoder, type FrameDecoderOptions, type FrameSink } from './frame-decoder.js';
@@ -14,8 +15,6 @@ export type { Extension } from './extension.js';
 export {
   type ClosedEvent,
   type CloseFrameEvent,
-  DEFAULT_MAX_FRAGMENTS,
-  DEFAULT_MAX_MESSAGE_SIZE,
   type FailureEvent,
   MAX_PENDING_PONGS,
   type OutgoingChunk,

@@ -56,7 +56,7 @@ describe('Protocol model-based properties', () => {
   it.each(['server', 'client'] as const)('%s: state, sends and output follow the model and the RFC ordering rules', (role) => {
     fc.assert(
       fc.property(fc.array(action, { maxLength: 40 }), (actions) => {
-        const p = new Protocol({ role, maxMessageSize: 1000 });
+        const p = new Protocol({ role, maxPayload: 1000 });
         const model: Model = { state: State.Open, closeSent: false, discarding: false, unknown: false };
         const written: Uint8Array[] = [];
         let eofWritten = false;

@@ -9,21 +9,22 @@ import {
   sent,
   serverProtocol,
 } from '../../test/helpers/protocol.js';
-import { CloseCode, Opcode, State } from './constants.js';
-import { ErrorCode, WebSocketError } from './errors.js';
+import { CloseCode, Opcode, Phase, State } from './constants.js';
+import { closeFrameFor, ErrorCode, WebSocketError } from './errors.js';
 import { MAX_PENDING_PONGS, SEND_EOF } from './protocol.js';
 
+const concat = (parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((x) => [...x]));
 const enc = (s: string) => new TextEncoder().encode(s);
 const closePayload = (code: number, reason = '') => Uint8Array.from([code >> 8, code & 0xff, ...enc(reason)]);
 
 describe('options', () => {
   it('rejects unknown keys and out-of-range limits', () => {
-    expect(() => serverProtocol({ maxPayload: 1 } as never)).toThrow(/unknown option "maxPayload"/);
-    expect(() => serverProtocol({ maxMessageSize: -1 })).toThrow(WebSocketError);
+    expect(() => serverProtocol({ maxMessageSize: 1 } as never)).toThrow(/unknown option "maxMessageSize"/);
+    expect(() => serverProtocol({ maxPayload: -1 })).toThrow(WebSocketError);
     expect(() => serverProtocol({ maxFragments: 0 })).toThrow(/maxFragments/);
     expect(() => serverProtocol({ autoPong: 'yes' as never })).toThrow(/boolean/);
     // An own "__proto__" key (as JSON.parse makes) is just another unknown key.
-    expect(() => serverProtocol(JSON.parse('{"__proto__": {"maxMessageSize": 1}}'))).toThrow(/unknown option "__proto__"/);
+    expect(() => serverProtocol(JSON.parse('{"__proto__": {"maxPayload": 1}}'))).toThrow(/unknown option "__proto__"/);
   });
 });
 
@@ -332,8 +333,8 @@ describe('§8.1 text and limits', () => {
     p.receiveData(peerFrame(p, { opcode: Opcode.Continuation, payload: Uint8Array.of(0xbd, 0xed, 0xa0, 0x80), fin: false }));
     assertConnectionFailing(p, 1007);
   });
-  it('fails a message over maxMessageSize with 1009 from the header', () => {
-    const p = serverProtocol({ maxMessageSize: 10 });
+  it('fails a message over maxPayload with 1009 from the header', () => {
+    const p = serverProtocol({ maxPayload: 10 });
     const frame = peerFrame(p, { opcode: Opcode.Binary, payload: new Uint8Array(11) });
     p.receiveData(frame.subarray(0, 6));
     assertConnectionFailing(p, 1009);
@@ -354,32 +355,84 @@ describe('§8.1 text and limits', () => {
   });
 });
 
-describe('CONNECTING', () => {
-  it('queues sends and holds input until open()', () => {
-    const p = serverProtocol({ connecting: true });
-    expect(p.state).toBe(State.Connecting);
-    p.sendText('early');
-    p.receiveData(peerFrame(p, { opcode: Opcode.Text, payload: 'hi', rsv: 0x40 }));
-    expect(p.dataToSend()).toEqual([]);
-    expect(p.eventsReceived()).toEqual([]);
-    p.open([{ name: 'permessage-deflate', rsv: 0x40 }]);
-    expect(p.eventsReceived()).toMatchObject([{ type: 'message', compressed: true }]);
-    assertFramesSent(p, [[Opcode.Text, 'early']]);
-    expect(() => p.open()).toThrow(/only valid while connecting/);
+describe('phase: who closed (one source of truth for drivers)', () => {
+  it('Open → ClosedByUs → CloseAcknowledged → Closed when we close first', () => {
+    const p = clientProtocol();
+    expect(p.phase).toBe(Phase.Open);
+    expect(p.canSend).toBe(true);
+    p.sendClose(1000);
+    expect(p.phase).toBe(Phase.ClosedByUs);
+    expect(p.canSend).toBe(false);
+    p.receiveData(peerFrame(p, { opcode: Opcode.Close, payload: closePayload(1000) }));
+    expect(p.phase).toBe(Phase.CloseAcknowledged);
+    p.receiveEof();
+    expect(p.phase).toBe(Phase.Closed);
   });
-  it('fail() while connecting drops queued frames and half-closes', () => {
-    const p = clientProtocol({ connecting: true });
-    p.sendText('never');
-    p.fail(1002);
-    expect(p.state).toBe(State.Closed);
-    expect(p.dataToSend()).toEqual([SEND_EOF]);
+  it('ClosedByPeer while our reply is owed; the reply can be held while earlier sends finish', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: Opcode.Close, payload: closePayload(4001) }));
+    expect(p.phase).toBe(Phase.ClosedByPeer);
+    // A message accepted before the close was seen still goes out before the close reply (§5.5.1).
+    expect(p.canSend).toBe(true);
+    expect(p.dataToSend(true)).toEqual([]);
+    p.sendText('last words');
+    const out = sent(p);
+    expect(out.frames.map((f) => f.opcode)).toEqual([Opcode.Text, Opcode.Close]);
+    expect(closeCodeOfFrame(out.frames[1]!)).toBe(4001);
+    expect(p.phase).toBe(Phase.CloseAcknowledged);
+    expect(p.canSend).toBe(false);
+  });
+  it('Failed after a protocol error, before and after the close frame is written', () => {
+    const p = serverProtocol();
+    p.receiveData(peerFrame(p, { opcode: 0x3, payload: '' }));
+    p.dataToSend();
+    expect(p.phase).toBe(Phase.Failed);
+    const q = serverProtocol();
+    q.fail(1008, 'policy');
+    expect(q.phase).toBe(Phase.Failed);
+  });
+});
+
+describe('nextEvent: delivery one event at a time', () => {
+  it('hands out events in order and reports when the end was delivered', () => {
+    const p = serverProtocol();
+    p.receiveData(
+      concat([
+        peerFrame(p, { opcode: Opcode.Text, payload: 'a' }),
+        peerFrame(p, { opcode: Opcode.Text, payload: 'b' }),
+        peerFrame(p, { opcode: Opcode.Close, payload: closePayload(1000) }),
+      ]),
+    );
+    expect(p.nextEvent()).toMatchObject({ type: 'message' });
+    expect(p.endReported).toBe(false);
+    expect(p.nextEvent()).toMatchObject({ type: 'message' });
+    expect(p.nextEvent()).toMatchObject({ type: 'close', code: 1000 });
+    expect(p.endReported).toBe(true);
+    expect(p.nextEvent()).toBeUndefined();
+  });
+  it('eventsReceived takes whatever nextEvent left', () => {
+    const p = serverProtocol();
+    p.receiveData(concat([peerFrame(p, { opcode: Opcode.Text, payload: 'a' }), peerFrame(p, { opcode: Opcode.Text, payload: 'b' })]));
+    p.nextEvent();
+    expect(p.eventsReceived()).toMatchObject([{ type: 'message' }]);
+    expect(p.nextEvent()).toBeUndefined();
+  });
+});
+
+describe('error ladder', () => {
+  it('maps protocol errors to their code and message, and anything else to a bare 1011', () => {
+    expect(closeFrameFor(new WebSocketError(ErrorCode.InvalidUtf8, 'bad text'))).toEqual({ code: 1007, reason: 'bad text' });
+    expect(closeFrameFor(new WebSocketError(ErrorCode.MessageTooBig, 'too big'))).toEqual({ code: 1009, reason: 'too big' });
+    expect(closeFrameFor(new WebSocketError(ErrorCode.InternalError, 'secret detail'))).toEqual({ code: 1011, reason: '' });
+    expect(closeFrameFor(new Error('stack trace here'))).toEqual({ code: 1011, reason: '' });
+    expect(closeFrameFor(new WebSocketError(ErrorCode.InvalidState, 'misuse'))).toEqual({ code: 1011, reason: '' });
   });
 });
 
 describe('robustness', () => {
   it('never throws out of receiveData, whatever the bytes', () => {
     for (let seed = 1; seed < 200; seed++) {
-      const p = seed % 2 ? serverProtocol({ maxMessageSize: 1000 }) : clientProtocol({ maxMessageSize: 1000 });
+      const p = seed % 2 ? serverProtocol({ maxPayload: 1000 }) : clientProtocol({ maxPayload: 1000 });
       let x = seed;
       const bytes = new Uint8Array(512).map(() => ((x = (x * 1103515245 + 12345) >>> 0), x >>> 24));
       expect(() => {

@@ -2,15 +2,18 @@
  * The sans-I/O WebSocket connection (RFC 6455 §5–§7) for either role. Bytes from the transport go
  * in through `receiveData`/`receiveEof`; decoded events come out of `eventsReceived`, and the bytes
  * to write (plus `SEND_EOF`, "half-close the transport now") out of `dataToSend`. Between them sits
- * the state machine CONNECTING → OPEN → CLOSING → CLOSED: automatic pongs in a bounded queue,
+ * the state machine OPEN → CLOSING → CLOSED, whose {@link Phase} says who closed: automatic pongs in a bounded queue,
  * the close handshake with an echoed code, failure with the right close code and discard of all
  * later input, the server closing TCP first and the client waiting for it (`closeExpected`). It
  * never throws out of `receiveData` or `receiveEof`; the `send*` methods throw only for misuse
- * (sending after close, an invalid close code). It has no sockets, timers or Node.js APIs.
+ * (sending after close, an invalid close code): a driver asks {@link Protocol.canSend} first. A
+ * protocol is made once the opening handshake is over (the handshake hands over a finished
+ * result), so it starts OPEN. It has no sockets, timers or Node.js APIs.
  */
-import { CloseCode, MAX_CLOSE_REASON_BYTES, Opcode, Role, State } from './constants.js';
+import { CloseCode, MAX_CLOSE_REASON_BYTES, Opcode, Phase, Role, State } from './constants.js';
+import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD } from './defaults.js';
 import { type CloseInfo, encodeClosePayload, parseClosePayload } from './close-payload.js';
-import { ErrorCode, WebSocketError } from './errors.js';
+import { closeFrameFor, ErrorCode, WebSocketError } from './errors.js';
 import type { Extension } from './extension.js';
 import { FrameDecoder, type FrameSink } from './frame-decoder.js';
 import { type Allocate, allocateZeroed, FrameEncoder } from './frame-encoder.js';
@@ -62,10 +65,10 @@ export interface ProtocolOptions {
   /** `'client'` masks what it sends and rejects masked input; `'server'` the reverse. */
   readonly role: Role;
   /** Largest message payload accepted, in bytes (after reassembly). Default 64 MiB. */
-  readonly maxMessageSize?: number;
-  /** Largest single frame payload accepted, in bytes. Default: `maxMessageSize`. */
+  readonly maxPayload?: number;
+  /** Largest single frame payload accepted, in bytes. Default: `maxPayload`. */
   readonly maxFrameSize?: number;
-  /** Most frames one incoming message may have, empty ones included. Default 65,536. */
+  /** Most frames one incoming message may have, empty ones included. Default 1,048,576. */
   readonly maxFragments?: number;
   /** Answer pings automatically. Default true. */
   readonly autoPong?: boolean;
@@ -73,8 +76,6 @@ export interface ProtocolOptions {
   readonly fragmentSize?: number;
   /** Negotiated extensions; their RSV bits become legal on the first frame of a message. Default none. */
   readonly extensions?: readonly Extension[];
-  /** Start in CONNECTING (sends are queued, input is held) until {@link Protocol.open}. Default false. */
-  readonly connecting?: boolean;
   /** Random source for client masking keys. Default: Web Crypto `getRandomValues`. */
   readonly randomFill?: RandomFill;
   /** A masking key pool to share between client connections (instead of one pool each). Overrides `randomFill`. */
@@ -85,20 +86,15 @@ export interface ProtocolOptions {
   readonly isUtf8?: (bytes: Uint8Array) => boolean;
 }
 
-/** Default `maxMessageSize`: 64 MiB. */
-export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
-/** Default `maxFragments`. */
-export const DEFAULT_MAX_FRAGMENTS = 65_536;
 
 const OPTION_KEYS: ReadonlySet<string> = new Set([
   'role',
-  'maxMessageSize',
+  'maxPayload',
   'maxFrameSize',
   'maxFragments',
   'autoPong',
   'fragmentSize',
   'extensions',
-  'connecting',
   'randomFill',
   'maskKeyPool',
   'allocate',
@@ -128,14 +124,19 @@ export class Protocol {
   private extensionRsv: number;
 
   private events: ProtocolEvent[] = [];
+  /** Index of the next event {@link Protocol.nextEvent} hands out. */
+  private eventIndex = 0;
+  /** A 'close', 'error' or 'closed' event has been handed to the driver. */
+  private endDelivered = false;
   private output: OutgoingChunk[] = [];
   /** Automatic pongs queued in `output` since it was last drained (at most MAX_PENDING_PONGS). */
   private pendingPongs = 0;
   /** Index in `output` of the last automatic pong queued. */
   private lastPongIndex = -1;
-  private heldInput: Uint8Array[] | null = null;
   private sendingFragmented = false;
   private sentClose: CloseInfo | null = null;
+  /** The connection was failed (§7.1.7): it ends with our close frame, whatever the peer sends. */
+  private failing = false;
   private receivedClose: CloseInfo | null = null;
   private eofSent = false;
   private eofReceived = false;
@@ -162,18 +163,17 @@ export class Protocol {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'option "role" must be "client" or "server"');
     }
     this.role = options.role;
-    const maxMessageSize = integerOption(options.maxMessageSize, 'maxMessageSize', DEFAULT_MAX_MESSAGE_SIZE, 0);
-    const maxFrameSize = integerOption(options.maxFrameSize, 'maxFrameSize', maxMessageSize, 0);
+    const maxPayload = integerOption(options.maxPayload, 'maxPayload', DEFAULT_MAX_PAYLOAD, 0);
+    const maxFrameSize = integerOption(options.maxFrameSize, 'maxFrameSize', maxPayload, 0);
     const maxFragments = integerOption(options.maxFragments, 'maxFragments', DEFAULT_MAX_FRAGMENTS, 1);
     this.autoPong = booleanOption(options.autoPong, 'autoPong', true);
     this.fragmentSize = integerOption(options.fragmentSize, 'fragmentSize', 0, 0);
     const allocate = options.allocate ?? allocateZeroed;
     this.extensionRsv = rsvOf(options.extensions ?? []);
-    this.currentState = booleanOption(options.connecting, 'connecting', false) ? State.Connecting : State.Open;
-    if (this.currentState === State.Connecting) this.heldInput = [];
+    this.currentState = State.Open;
 
     this.assembler = new MessageAssembler({
-      maxMessageSize,
+      maxMessageSize: maxPayload,
       maxFragments,
       allocate,
       ...(options.isUtf8 === undefined ? {} : { isUtf8: options.isUtf8 }),
@@ -188,9 +188,38 @@ export class Protocol {
     this.encoder = new FrameEncoder(maskKeys, allocate);
   }
 
-  /** Current state: `State.Connecting`, `Open`, `Closing` or `Closed`. */
+  /** Current state: `State.Open`, `Closing` or `Closed`. */
   get state(): State {
     return this.currentState;
+  }
+
+  /**
+   * Who closed, derived from the close frames and the transport (tungstenite's states): the one
+   * source of truth a driver reads instead of keeping its own.
+   */
+  get phase(): Phase {
+    if (this.currentState === State.Closed) return Phase.Closed;
+    if (this.failing) return Phase.Failed;
+    if (this.sentClose !== null) return this.receivedClose !== null ? Phase.CloseAcknowledged : Phase.ClosedByUs;
+    if (this.receivedClose !== null) return Phase.ClosedByPeer;
+    return Phase.Open;
+  }
+
+  /**
+   * Whether a data or control frame may be queued now: no close frame sent and the transport not
+   * finished. The `send*` methods throw exactly when this is false.
+   */
+  get canSend(): boolean {
+    return this.sentClose === null && this.currentState !== State.Closed;
+  }
+
+  /**
+   * True once {@link Protocol.nextEvent} (or {@link Protocol.eventsReceived}) has handed out a
+   * 'close', 'error' or 'closed' event: from the application's point of view the connection is
+   * no longer open, even while a reply to the peer's close is still owed.
+   */
+  get endReported(): boolean {
+    return this.endDelivered;
   }
 
   /** The close frame this endpoint sent (code 1005 if it had none), or null. */
@@ -209,27 +238,6 @@ export class Protocol {
   }
 
   /**
-   * Leave CONNECTING once the opening handshake succeeded: queued sends are released and held
-   * input is processed. Extensions negotiated by the handshake may be given here.
-   *
-   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` unless the state is CONNECTING
-   */
-  open(extensions?: readonly Extension[]): void {
-    if (this.currentState !== State.Connecting) {
-      throw new WebSocketError(ErrorCode.InvalidState, 'open() is only valid while connecting');
-    }
-    if (extensions !== undefined) {
-      this.extensionRsv = rsvOf(extensions);
-      this.decoder.setAllowedRsv(this.extensionRsv);
-      this.assembler.setMessageRsv(this.extensionRsv);
-    }
-    this.currentState = State.Open;
-    const held = this.heldInput ?? [];
-    this.heldInput = null;
-    for (const chunk of held) this.receiveData(chunk);
-  }
-
-  /**
    * Feed bytes received from the transport. The protocol takes ownership of `chunk`: it unmasks
    * payloads in place and message events may hold views of it. Never throws.
    *
@@ -240,10 +248,6 @@ export class Protocol {
    */
   receiveData(chunk: Uint8Array): void {
     if (this.eofReceived || this.currentState === State.Closed) return;
-    if (this.heldInput !== null) {
-      this.heldInput.push(chunk);
-      return;
-    }
     try {
       this.decoder.push(chunk);
     } catch (error) {
@@ -260,10 +264,6 @@ export class Protocol {
     this.decoder.halt();
     this.assembler.reset();
     this.applyPendingClose();
-    if (this.currentState === State.Connecting) {
-      this.output = [];
-      this.heldInput = null;
-    }
     this.sendEof();
     this.setClosed();
   }
@@ -345,41 +345,51 @@ export class Protocol {
     if (this.currentState === State.Closed) return;
     const payload = encodeClosePayload(code, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES));
     this.pendingClose = null;
+    this.failing = true;
     this.decoder.halt();
     this.assembler.reset();
-    if (this.currentState === State.Connecting) {
-      this.output = [];
-      this.heldInput = null;
-      this.sendEof();
-      this.setClosed();
-      return;
-    }
     if (this.sentClose === null) this.queueClose(payload);
     this.currentState = State.Closing;
     // "the server MUST close the underlying TCP connection immediately" when it fails (§7.1.7 via §7.1.1).
     if (this.role === Role.Server) this.sendEof();
   }
 
-  /** Take the events decoded since the last call, oldest first. */
+  /** Take every event decoded and not yet taken, oldest first. */
   eventsReceived(): ProtocolEvent[] {
-    const events = this.events;
-    if (events.length === 0) return events;
+    const events = this.eventIndex === 0 ? this.events : this.events.slice(this.eventIndex);
     this.events = [];
+    this.eventIndex = 0;
+    for (const event of events) if (event.type === 'close' || event.type === 'error' || event.type === 'closed') this.endDelivered = true;
     return events;
   }
 
-  /** Whether {@link Protocol.dataToSend} has anything to hand out. */
-  hasDataToSend(): boolean {
-    return (this.output.length !== 0 || this.pendingClose !== null) && this.currentState !== State.Connecting;
+  /**
+   * Take the next decoded event, or undefined when there is none. A driver that must stop between
+   * events (to inflate a compressed message, say) leaves the rest here, in order.
+   */
+  nextEvent(): ProtocolEvent | undefined {
+    const events = this.events;
+    if (this.eventIndex === events.length) return undefined;
+    const event = events[this.eventIndex++]!;
+    if (this.eventIndex === events.length) {
+      events.length = 0;
+      this.eventIndex = 0;
+    }
+    if (event.type === 'close' || event.type === 'error' || event.type === 'closed') this.endDelivered = true;
+    return event;
   }
 
   /**
    * Take the bytes to write to the transport, in order; {@link SEND_EOF} means "half-close now"
-   * and is always last. Nothing is handed out while CONNECTING.
+   * and is always last.
+   *
+   * @param holdClose - true while the driver still has messages to send that were accepted
+   *   before the peer's close (or a failure) arrived, or events to deliver whose replies must go
+   *   first: an owed close frame then stays owed. "An endpoint MAY delay sending a Close frame
+   *   until its current message is sent" (§5.5.1).
    */
-  dataToSend(): OutgoingChunk[] {
-    if (this.currentState === State.Connecting) return [];
-    this.applyPendingClose();
+  dataToSend(holdClose = false): OutgoingChunk[] {
+    if (!holdClose) this.applyPendingClose();
     const output = this.output;
     if (output.length === 0) return output;
     this.output = [];
@@ -460,17 +470,20 @@ export class Protocol {
     if (this.role === Role.Server) this.sendEof();
   }
 
-  /** @internal Called by the decoder. */
+  /**
+   * Fail the connection for an error in the input, or one a driver found in it (invalid
+   * compressed data, say): report it as an 'error' event, stop decoding, and owe the close frame
+   * the error ladder ({@link closeFrameFor}) picks. Never throws.
+   */
   failWith(error: WebSocketError): void {
     this.decoder.halt();
     this.assembler.reset();
-    if (this.currentState === State.Closed || this.pendingClose?.failure === true) return;
+    if (this.currentState === State.Closed || this.failing || this.pendingClose?.failure === true) return;
     this.events.push({ type: 'error', error });
     // "the endpoint MUST NOT continue to attempt to process data (including a responding Close
     // frame) from the remote endpoint after being instructed to _Fail the WebSocket Connection_" (§7.1.7)
-    const code = error.closeCode ?? CloseCode.InternalError;
-    // A 1011 reason would only leak internals: send the code alone.
-    this.pendingClose = { failure: true, code, reason: code === CloseCode.InternalError ? '' : error.message };
+    const frame = closeFrameFor(error);
+    this.pendingClose = { failure: true, code: frame.code, reason: frame.reason };
   }
 
   private applyPendingClose(): void {

@@ -121,3 +121,19 @@ describe('HttpHeadParser', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('start line judged at its CRLF', () => {
+  it('a malformed status line fails at once, before the rest of the head', () => {
+    const parser = new HttpHeadParser<ResponseHead>('response');
+    const result = parser.push(new TextEncoder().encode('foo\r\n'));
+    expect(result).toMatchObject({ done: true, error: { status: 400 } });
+  });
+  it('a malformed request line fails at once', () => {
+    const parser = new HttpHeadParser<RequestHead>('request');
+    expect(parser.push(new TextEncoder().encode('GET\r\n'))).toMatchObject({ done: true, error: { status: 400 } });
+  });
+  it('a valid start line waits for the rest', () => {
+    const parser = new HttpHeadParser<ResponseHead>('response');
+    expect(parser.push(new TextEncoder().encode('HTTP/1.1 101 Switching Protocols\r\n'))).toEqual({ done: false });
+  });
+});

@@ -143,6 +143,14 @@ export class HttpHeadParser<T extends RequestHead | ResponseHead> {
       }
       if (this.startLineEnd === -1) {
         this.startLineEnd = i;
+        // Judge the start line at its CRLF: a peer that answers `foo\r\n` is refused now, not
+        // when the handshake timer fires.
+        const start = this.nonAscii ? latin1(bytes, 0, i) : asciiDecoder.decode(bytes.subarray(0, i));
+        const parsed = this.kind === 'request' ? parseRequestLine(start) : parseStatusLine(start);
+        if (parsed instanceof HttpParseError) {
+          this.finished = true;
+          return { done: true, error: parsed };
+        }
       } else {
         if (++this.fieldCount > this.maxHeaders) return this.fail(431, 'too many header fields');
         const error = scanFieldLine(bytes, this.lineStart, i, this.fields);

@@ -36,8 +36,6 @@ export interface HandshakeRejection {
 
 /** Checks applied to every request. */
 export interface UpgradeRequestChecks {
-  /** Only this path (pathname, before `?`) is served; others get 400. Default: any. */
-  readonly path?: string;
   /** Allowed `Origin` values (exact, case-insensitive) or a predicate; others get 403. Default: any. */
   readonly origins?: readonly string[] | ((origin: string | undefined) => boolean);
 }
@@ -60,7 +58,6 @@ export function validateUpgradeRequest(head: RequestHead, checks: UpgradeRequest
   const question = head.target.indexOf('?');
   const path = question === -1 ? head.target : head.target.slice(0, question);
   if (!path.startsWith('/')) return reject(400, 'request target must be a path');
-  if (checks.path !== undefined && path !== checks.path) return reject(400, 'invalid path');
   // "A |Host| header field containing the server's authority." (item 2)
   const host = h.getSingle('host');
   if (host === undefined || host === null || host === '') return reject(400, 'missing or repeated Host header');

@@ -5,7 +5,7 @@ import { EchoEndpoint, expectFailed, ROLES } from './harness.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const options = { maxMessageSize: 16 * MiB, maxFragments: 65_536 };
+const options = { maxPayload: 16 * MiB, maxFragments: 65_536 };
 
 function payloadOf(size: number, text: boolean): Uint8Array {
   const bytes = new Uint8Array(size);
@@ -85,14 +85,14 @@ describe.each(ROLES)('9 limits and performance (%s)', (role) => {
     });
   });
   describe('beyond the configured limits', () => {
-    it('a message one byte over maxMessageSize → 1009, from its header', () => {
-      const e = new EchoEndpoint(role, { maxMessageSize: 64 * KiB });
+    it('a message one byte over maxPayload → 1009, from its header', () => {
+      const e = new EchoEndpoint(role, { maxPayload: 64 * KiB });
       const frame = e.wire({ opcode: 2, payload: new Uint8Array(64 * KiB + 1) });
       e.write(frame.subarray(0, 14));
       expectFailed(e, 1009);
     });
-    it('fragments adding up past maxMessageSize → 1009', () => {
-      const e = new EchoEndpoint(role, { maxMessageSize: 1000 });
+    it('fragments adding up past maxPayload → 1009', () => {
+      const e = new EchoEndpoint(role, { maxPayload: 1000 });
       e.send([{ opcode: 1, fin: false, payload: 'a'.repeat(600) }, { opcode: 0, payload: 'b'.repeat(401) }]);
       expectFailed(e, 1009);
     });

@@ -1,0 +1,40 @@
+/**
+ * Every default limit and timer of rfc6455, defined once, with the attack or failure each one
+ * bounds. The core, the handshake and the Node.js layer read them from here; the README's option
+ * tables quote them. Data only: no behaviour, no Node.js APIs.
+ */
+
+/** Largest incoming message (after reassembly and decompression): 64 MiB. Stops one message from exhausting memory. */
+export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
+/**
+ * Most frames in one incoming message, empty ones included: 1,048,576. Memory is bounded by the
+ * message's bytes (small fragments are coalesced), so this only bounds the work one message can
+ * cause; it sits far above the 65,537 frames of Autobahn 9.3.1 / 9.4.1.
+ */
+export const DEFAULT_MAX_FRAGMENTS = 1_048_576;
+/** Closing handshake (and the peer's TCP close) wait, in ms: 10 s. Stops a peer that never answers a close from holding the socket. */
+export const DEFAULT_CLOSE_TIMEOUT = 10_000;
+/** Ping after this long with nothing received, in ms; 0 turns heartbeats off. Default off. */
+export const DEFAULT_HEARTBEAT_INTERVAL = 0;
+/** Close (1001) after this long with nothing sent or received, in ms; 0: off. Default off. */
+export const DEFAULT_IDLE_TIMEOUT = 0;
+/** `send()` returns false once this many bytes wait to be written: 1 MiB. */
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+/** A connection whose unwritten output passes this is terminated: 64 MiB. Stops a peer that never reads. */
+export const DEFAULT_MAX_BUFFERED_AMOUNT = 64 * 1024 * 1024;
+/** Messages an async iterator may leave unconsumed before reading pauses: 64. */
+export const DEFAULT_MAX_QUEUED_MESSAGES = 64;
+/** Opening handshake deadline, TLS included, in ms: 10 s. Stops slowloris (and TLS slowloris) sockets. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+/** Largest HTTP head of an upgrade request or response: 16 KiB. Stops header floods. */
+export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
+/** Most open connections of one server: 100,000. */
+export const DEFAULT_MAX_CONNECTIONS = 100_000;
+/** permessage-deflate: messages below this many bytes are sent uncompressed: 1 KiB. */
+export const DEFAULT_DEFLATE_THRESHOLD = 1024;
+/** permessage-deflate: zlib level 6. */
+export const DEFAULT_DEFLATE_LEVEL = 6;
+/** permessage-deflate: zlib memLevel 8 (256 KiB compressor hash table). */
+export const DEFAULT_DEFLATE_MEM_LEVEL = 8;
+/** permessage-deflate: zlib operations running at once in the whole process: 10. Bounds zlib's thread pool and memory. */
+export const DEFAULT_ZLIB_CONCURRENCY = 10;
