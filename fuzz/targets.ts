@@ -91,7 +91,7 @@ export function fuzzDecoder(input: Uint8Array, cuts: readonly number[], expectMa
 
 /** Protocol target, either role: no throw, bounded buffers, well-ordered output and events. */
 export function fuzzProtocol(input: Uint8Array, cuts: readonly number[], role: 'client' | 'server'): void {
-  const p = new Protocol({ role, maxMessageSize: LIMIT, maxFragments: 64 });
+  const p = new Protocol({ role, maxPayload: LIMIT, maxFragments: 64 });
   const events: ProtocolEvent[] = [];
   let closesSent = 0;
   let eofSent = false;

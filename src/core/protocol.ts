@@ -213,6 +213,11 @@ export class Protocol {
     return this.sentClose === null && this.currentState !== State.Closed;
   }
 
+  /** Whether an outgoing message was started with `fin = false` and awaits its continuation. */
+  get sendingFragment(): boolean {
+    return this.sendingFragmented;
+  }
+
   /**
    * True once {@link Protocol.nextEvent} (or {@link Protocol.eventsReceived}) has handed out a
    * 'close', 'error' or 'closed' event: from the application's point of view the connection is
@@ -468,6 +473,19 @@ export class Protocol {
   private closeHandshakeDone(): void {
     this.currentState = State.Closing;
     if (this.role === Role.Server) this.sendEof();
+  }
+
+  /**
+   * Fail the connection for an error a driver found in a message it already took (invalid
+   * compressed data, say): events decoded after that message are discarded (except the end of
+   * the connection, which is still reported), then as {@link Protocol.failWith}. Never throws.
+   */
+  failMessage(error: WebSocketError): void {
+    const rest: ProtocolEvent[] = [];
+    for (let i = this.eventIndex; i < this.events.length; i++) if (this.events[i]!.type === 'closed') rest.push(this.events[i]!);
+    this.events = rest;
+    this.eventIndex = 0;
+    this.failWith(error);
   }
 
   /**

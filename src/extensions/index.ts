@@ -10,3 +10,12 @@ export {
   PerMessageDeflateServer,
   resolveDeflateOptions,
 } from './permessage-deflate.js';
+export {
+  DEFLATE_TAIL,
+  type DeflateEngine,
+  type EngineResult,
+  OUTPUT_LIMIT,
+  PERMESSAGE_DEFLATE_RSV,
+  PerMessageDeflateTransform,
+  type TransformDone,
+} from './permessage-deflate-transform.js';

@@ -1,9 +1,10 @@
 /**
- * The Node.js layer of rfc6455: the only place with sockets, timers, `node:crypto` and events.
- * Re-exports only.
+ * The Node.js layer of rfc6455: the only place with sockets, timers, `node:crypto`, `node:zlib`
+ * and events. Re-exports only.
  */
 export { type ClosedInfo, type SendData, type SendOptions, WebSocket, type WebSocketEvents } from './websocket.js';
-export { type ClientOptions, parseWebSocketUrl, type WebSocketUrl } from './connect.js';
-export { type ServerOptions, type UpgradeRequest, type VerifyClientInfo, type VerifyResult, WebSocketServer, type WebSocketServerEvents } from './server.js';
-export type { ConnectionOptions } from './connection-options.js';
-export type { PerMessageDeflateConfig } from './deflate-options.js';
+export { type ClientOptions, parseWebSocketUrl, type WebSocketUrl } from './client/connect.js';
+export { type ServerOptions, type UpgradeRequest, type VerifyClientInfo, type VerifyResult, WebSocketServer, type WebSocketServerEvents } from './server/server.js';
+export type { ConnectionOptions } from './connection/connection-options.js';
+export type { PerMessageDeflateConfig } from './connection/deflate-options.js';
+export { setZlibConcurrency } from './connection/zlib-engine.js';

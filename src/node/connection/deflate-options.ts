@@ -3,10 +3,10 @@
  * negotiation parameters (RFC 7692) and the codec's tuning (threshold, zlib level and memory
  * level, process-wide concurrency). Validated once into a shared, frozen configuration.
  */
-import { ErrorCode, WebSocketError } from '../core/index.js';
-import { booleanOption, integerOption, rejectUnknownKeys } from '../core/options.js';
-import { type PerMessageDeflateOptions, resolveDeflateOptions } from '../extensions/index.js';
-import { ZlibLimiter } from './deflate-codec.js';
+import { DEFAULT_DEFLATE_LEVEL, DEFAULT_DEFLATE_MEM_LEVEL, DEFAULT_DEFLATE_THRESHOLD, ErrorCode, WebSocketError } from '../../core/index.js';
+import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/options.js';
+import { type PerMessageDeflateOptions, resolveDeflateOptions } from '../../extensions/index.js';
+import { setZlibConcurrency } from './zlib-engine.js';
 
 /** permessage-deflate settings. */
 export interface PerMessageDeflateConfig extends PerMessageDeflateOptions {
@@ -16,7 +16,7 @@ export interface PerMessageDeflateConfig extends PerMessageDeflateOptions {
   level?: number;
   /** zlib memory level, 1–9 (the compressor's hash table is 2^(memLevel+9) bytes). Default 8. */
   memLevel?: number;
-  /** Most zlib operations running at once in this process (shared by all connections using this setting). Default 10. */
+  /** Most zlib operations running at once in this whole process (one limiter for every server and client; the latest setting applies). Default 10. */
   concurrencyLimit?: number;
 }
 
@@ -26,7 +26,6 @@ export interface ResolvedDeflateConfig {
   readonly threshold: number;
   readonly level: number;
   readonly memLevel: number;
-  readonly limiter: ZlibLimiter;
 }
 
 const KEYS = new Set(['serverNoContextTakeover', 'clientNoContextTakeover', 'serverMaxWindowBits', 'clientMaxWindowBits', 'threshold', 'level', 'memLevel', 'concurrencyLimit']);
@@ -48,11 +47,12 @@ export function resolveDeflateConfig(value: boolean | PerMessageDeflateConfig | 
   } catch (error) {
     throw new WebSocketError(ErrorCode.InvalidArgument, `perMessageDeflate: ${(error as Error).message}`);
   }
-  return Object.freeze({
+  const resolved: ResolvedDeflateConfig = Object.freeze({
     negotiation,
-    threshold: integerOption(config.threshold, 'threshold', 1024, 0),
-    level: integerOption(config.level, 'level', 6, 0, 9),
-    memLevel: integerOption(config.memLevel, 'memLevel', 8, 1, 9),
-    limiter: new ZlibLimiter(integerOption(config.concurrencyLimit, 'concurrencyLimit', 10, 1)),
+    threshold: integerOption(config.threshold, 'threshold', DEFAULT_DEFLATE_THRESHOLD, 0),
+    level: integerOption(config.level, 'level', DEFAULT_DEFLATE_LEVEL, 0, 9),
+    memLevel: integerOption(config.memLevel, 'memLevel', DEFAULT_DEFLATE_MEM_LEVEL, 1, 9),
   });
+  if (config.concurrencyLimit !== undefined) setZlibConcurrency(integerOption(config.concurrencyLimit, 'concurrencyLimit', 1, 1));
+  return resolved;
 }

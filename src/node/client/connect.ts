@@ -2,16 +2,18 @@
  * The client's way in: resolve a `ws://` or `wss://` URL, open a `node:net` or `node:tls`
  * connection (SNI, `ca`, `rejectUnauthorized`, client certificates), send the upgrade request,
  * parse the response head with limits and validate it with the sans-I/O client handshake, all
- * under a handshake timeout. On success the socket, with any bytes read past the head, is handed
- * to the `WebSocket`; on any failure the socket is destroyed and the `WebSocket` reports the
- * error and closes with 1006. Redirects are never followed.
+ * under a handshake timeout. It finishes exactly once, with a {@link HandshakeResult} (the socket,
+ * any bytes read past the head, the agreed subprotocol and extensions) that a connection adopts,
+ * or with an error (the socket destroyed; for a non-101 answer, its status and headers). It knows
+ * nothing of the `WebSocket` it serves. Redirects are never followed.
  */
 import { isIP, type Socket, connect as netConnect } from 'node:net';
 import { type ConnectionOptions as TlsConnectionOptions, connect as tlsConnect } from 'node:tls';
-import { ErrorCode, type Extension, WebSocketError } from '../core/index.js';
-import { PerMessageDeflateClient } from '../extensions/index.js';
-import { type PerMessageDeflateConfig, resolveDeflateConfig, type ResolvedDeflateConfig } from './deflate-options.js';
-import { booleanOption, integerOption, rejectUnknownKeys } from '../core/options.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HEADER_SIZE, ErrorCode, WebSocketError } from '../../core/index.js';
+import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/options.js';
+import { PerMessageDeflateClient } from '../../extensions/index.js';
+import type { HandshakeResult } from '../connection/connection.js';
+import { type PerMessageDeflateConfig, resolveDeflateConfig, type ResolvedDeflateConfig } from '../connection/deflate-options.js';
 import {
   buildClientRequest,
   generateKey,
@@ -19,9 +21,9 @@ import {
   type HttpHeadResult,
   type ResponseHead,
   validateServerResponse,
-} from '../handshake/index.js';
-import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions, type ResolvedConnectionOptions } from './connection-options.js';
-import { randomFill, sha1 } from './platform.js';
+} from '../../handshake/index.js';
+import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions, type ResolvedConnectionOptions } from '../connection/connection-options.js';
+import { randomFill, sha1 } from '../platform.js';
 
 /** TLS settings a client may pass (at the top level, as with ws). */
 const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername', 'checkServerIdentity', 'ciphers', 'minVersion', 'maxVersion'] as const;
@@ -68,8 +70,8 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     connection: resolveConnectionOptions(options),
     headers: { ...(options.headers ?? {}) },
     origin: options.origin,
-    handshakeTimeout: integerOption(options.handshakeTimeout, 'handshakeTimeout', 10_000, 1, 2 ** 31 - 1),
-    maxHeaderSize: integerOption(options.maxHeaderSize, 'maxHeaderSize', 16 * 1024, 256),
+    handshakeTimeout: integerOption(options.handshakeTimeout, 'handshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT, 1, 2 ** 31 - 1),
+    maxHeaderSize: integerOption(options.maxHeaderSize, 'maxHeaderSize', DEFAULT_MAX_HEADER_SIZE, 256),
     tls,
     deflate,
   };
@@ -113,19 +115,27 @@ export function parseWebSocketUrl(address: string | URL): WebSocketUrl {
   return { href: url.href.replace(/^http/, 'ws'), secure, hostname, port, host, target: `${url.pathname || '/'}${url.search}` };
 }
 
-/** What the connector needs from the `WebSocket` it serves. */
-export interface ConnectingSocket {
-  attach(socket: Socket, head: Uint8Array, protocol: string, extensions: readonly Extension[], extensionsHeader: string, deflate: ResolvedDeflateConfig | null): void;
-  failConnecting(error: Error): void;
-  emitUnexpectedResponse(status: number, headers: Record<string, string>): void;
-}
+/** How a client handshake ended. */
+export type ClientHandshakeOutcome =
+  | { readonly ok: true; readonly result: HandshakeResult }
+  | {
+      readonly ok: false;
+      readonly error: WebSocketError;
+      /** The server's answer when it was not 101. */
+      readonly response?: { readonly status: number; readonly headers: Record<string, string> };
+    };
 
 /**
- * Open the connection and run the handshake.
+ * Open the connection and run the handshake; `done` is called exactly once.
  *
  * @returns a function that aborts the attempt with the given error
  */
-export function startClientHandshake(target: ConnectingSocket, url: WebSocketUrl, protocols: readonly string[], options: ResolvedClientOptions): (error: Error) => void {
+export function openClientHandshake(
+  url: WebSocketUrl,
+  protocols: readonly string[],
+  options: ResolvedClientOptions,
+  done: (outcome: ClientHandshakeOutcome) => void,
+): (error: WebSocketError) => void {
   const key = generateKey(randomFill);
   const negotiators = options.deflate === null ? [] : [new PerMessageDeflateClient(options.deflate.negotiation)];
   const request = buildClientRequest({
@@ -143,12 +153,12 @@ export function startClientHandshake(target: ConnectingSocket, url: WebSocketUrl
   const parser = new HttpHeadParser<ResponseHead>('response', { maxHeadSize: options.maxHeaderSize });
   let finished = false;
 
-  const fail = (error: Error) => {
+  const fail = (error: WebSocketError, response?: { status: number; headers: Record<string, string> }) => {
     if (finished) return;
     finished = true;
     cleanup();
     socket.destroy();
-    target.failConnecting(error);
+    done(response === undefined ? { ok: false, error } : { ok: false, error, response });
   };
   const onConnect = () => socket.write(request);
   const onData = (chunk: Buffer) => {
@@ -160,13 +170,17 @@ export function startClientHandshake(target: ConnectingSocket, url: WebSocketUrl
     }
     const outcome = validateServerResponse(result.head, { key, sha1, protocols, negotiators });
     if (outcome instanceof WebSocketError) {
-      if (outcome.code === ErrorCode.HandshakeRejected) target.emitUnexpectedResponse(result.head.status, result.head.headers.toObject());
-      fail(outcome);
+      fail(outcome, outcome.code === ErrorCode.HandshakeRejected ? { status: result.head.status, headers: result.head.headers.toObject() } : undefined);
       return;
     }
     finished = true;
     cleanup();
-    target.attach(socket, result.rest, outcome.protocol, outcome.extensions, outcome.extensionsHeader, options.deflate);
+    // Stop reading until the connection adopts the socket: frames right behind the 101 wait.
+    socket.pause();
+    done({
+      ok: true,
+      result: { transport: socket, head: result.rest, protocol: outcome.protocol, extensions: outcome.extensions, extensionsHeader: outcome.extensionsHeader },
+    });
   };
   const onError = (error: Error) => fail(new WebSocketError(ErrorCode.ConnectionFailed, `connection failed: ${error.message}`));
   const onClose = () => fail(new WebSocketError(ErrorCode.ConnectionFailed, 'connection closed during the handshake'));

@@ -4,7 +4,17 @@
  * backpressure thresholds. Validated once into a frozen, fully-defaulted object that every
  * connection of a server shares, so a connection costs no per-connection option copy.
  */
-import { booleanOption, integerOption } from '../core/options.js';
+import {
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_HEARTBEAT_INTERVAL,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_BUFFERED_AMOUNT,
+  DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_MAX_PAYLOAD,
+  DEFAULT_MAX_QUEUED_MESSAGES,
+} from '../../core/index.js';
+import { booleanOption, integerOption } from '../../core/options.js';
 
 /** Per-connection settings, with their defaults. */
 export interface ConnectionOptions {
@@ -12,11 +22,11 @@ export interface ConnectionOptions {
   maxPayload?: number;
   /** Largest incoming frame, in bytes. Default: `maxPayload`. */
   maxFrameSize?: number;
-  /** Most frames in one incoming message, empty ones included. Default 65,536. */
+  /** Most frames in one incoming message, empty ones included. Default 1,048,576. */
   maxFragments?: number;
   /** How long to wait for the closing handshake (and the peer's TCP close) before destroying the socket, in ms. Default 10,000. */
   closeTimeout?: number;
-  /** Send a ping every this many ms of silence and terminate a peer that stays silent for as long again (0: off). Default 0. */
+  /** Ping after this many ms with nothing received (anything received is proof of life); terminate the connection when nothing arrives for as long again after the ping (0: off). Default 0. */
   heartbeatInterval?: number;
   /** Close (1001) a connection that neither sent nor received anything for this many ms (0: off). Default 0. */
   idleTimeout?: number;
@@ -58,17 +68,17 @@ const MAX_TIMER = 2 ** 31 - 1;
  * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for a value of the wrong type or range
  */
 export function resolveConnectionOptions(options: ConnectionOptions): ResolvedConnectionOptions {
-  const maxPayload = integerOption(options.maxPayload, 'maxPayload', 64 * 1024 * 1024, 0);
+  const maxPayload = integerOption(options.maxPayload, 'maxPayload', DEFAULT_MAX_PAYLOAD, 0);
   return Object.freeze({
     maxPayload,
     maxFrameSize: integerOption(options.maxFrameSize, 'maxFrameSize', maxPayload, 0),
-    maxFragments: integerOption(options.maxFragments, 'maxFragments', 65_536, 1),
-    closeTimeout: integerOption(options.closeTimeout, 'closeTimeout', 10_000, 1, MAX_TIMER),
-    heartbeatInterval: integerOption(options.heartbeatInterval, 'heartbeatInterval', 0, 0, MAX_TIMER),
-    idleTimeout: integerOption(options.idleTimeout, 'idleTimeout', 0, 0, MAX_TIMER),
-    highWaterMark: integerOption(options.highWaterMark, 'highWaterMark', 1024 * 1024, 1),
-    maxBufferedAmount: integerOption(options.maxBufferedAmount, 'maxBufferedAmount', 64 * 1024 * 1024, 1),
-    maxQueuedMessages: integerOption(options.maxQueuedMessages, 'maxQueuedMessages', 64, 1),
+    maxFragments: integerOption(options.maxFragments, 'maxFragments', DEFAULT_MAX_FRAGMENTS, 1),
+    closeTimeout: integerOption(options.closeTimeout, 'closeTimeout', DEFAULT_CLOSE_TIMEOUT, 1, MAX_TIMER),
+    heartbeatInterval: integerOption(options.heartbeatInterval, 'heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL, 0, MAX_TIMER),
+    idleTimeout: integerOption(options.idleTimeout, 'idleTimeout', DEFAULT_IDLE_TIMEOUT, 0, MAX_TIMER),
+    highWaterMark: integerOption(options.highWaterMark, 'highWaterMark', DEFAULT_HIGH_WATER_MARK, 1),
+    maxBufferedAmount: integerOption(options.maxBufferedAmount, 'maxBufferedAmount', DEFAULT_MAX_BUFFERED_AMOUNT, 1),
+    maxQueuedMessages: integerOption(options.maxQueuedMessages, 'maxQueuedMessages', DEFAULT_MAX_QUEUED_MESSAGES, 1),
     autoPong: booleanOption(options.autoPong, 'autoPong', true),
     fragmentSize: integerOption(options.fragmentSize, 'fragmentSize', 0, 0),
   });

@@ -1,0 +1,581 @@
+/**
+ * The connection pump: one open WebSocket over a Node.js stream (a `net.Socket`, a `TLSSocket` or
+ * any `Duplex`), for either role. It adopts a finished handshake ({@link HandshakeResult}), feeds
+ * reads to the sans-I/O core, delivers the core's events in order through the incoming pipeline,
+ * and writes what the core produced in one batch per turn (one `write`, or a corked run for large
+ * payloads). It owns both directions of backpressure (a set of pause reasons; `'drain'` after the
+ * high-water mark; termination past `maxBufferedAmount`), the close, heartbeat and idle timers,
+ * and the send callbacks, each of which settles exactly once. Its state is the core's: it keeps
+ * no copy of open/closing/closed. It never lets an error throw into the event loop, and it offers
+ * no public API of its own: `WebSocket` is the facade over it.
+ */
+import type { Duplex } from 'node:stream';
+import {
+  CloseCode,
+  ErrorCode,
+  type Extension,
+  Protocol,
+  type ProtocolEvent,
+  type ProtocolOptions,
+  SEND_EOF,
+  State,
+  WebSocketError,
+} from '../../core/index.js';
+import { PERMESSAGE_DEFLATE, type PerMessageDeflateExtension, PerMessageDeflateTransform } from '../../extensions/index.js';
+import { allocate, isUtf8Buffer, sharedMaskKeys } from '../platform.js';
+import type { ResolvedConnectionOptions } from './connection-options.js';
+import type { ResolvedDeflateConfig } from './deflate-options.js';
+import { IncomingPipeline, type IncomingSink } from './incoming-pipeline.js';
+import { OutgoingPipeline, type OutgoingSink, type SendCallback } from './outgoing-pipeline.js';
+import { PauseReason } from './pause-reasons.js';
+import { ZlibEngine } from './zlib-engine.js';
+
+/** What a finished opening handshake hands over. */
+export interface HandshakeResult {
+  /** The transport, positioned right after the HTTP head. */
+  readonly transport: Duplex;
+  /** Bytes read past the HTTP head (the first frames). */
+  readonly head: Uint8Array;
+  /** The agreed subprotocol, or ''. */
+  readonly protocol: string;
+  /** The agreed extensions. */
+  readonly extensions: readonly Extension[];
+  /** The `Sec-WebSocket-Extensions` value agreed on, or ''. */
+  readonly extensionsHeader: string;
+}
+
+/** How the connection ended. */
+export interface ClosedInfo {
+  /** Close code from the peer; 1005 if its close frame had none; 1006 if the connection ended without one. */
+  readonly code: number;
+  readonly reason: string;
+  /** True when close frames went both ways before the transport closed. */
+  readonly wasClean: boolean;
+}
+
+/** What the connection reports to (the `WebSocket` facade). */
+export interface ConnectionHost {
+  onMessage(data: Uint8Array, binary: boolean): void;
+  onPing(data: Uint8Array): void;
+  onPong(data: Uint8Array): void;
+  onError(error: WebSocketError): void;
+  onDrain(): void;
+  onClosed(info: ClosedInfo): void;
+}
+
+/** Told when a connection closes (the server that accepted it). */
+export interface ConnectionOwner {
+  connectionClosed(connection: Connection): void;
+}
+
+/** readyState values (WHATWG numbering). */
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/** Output batches up to this size are copied into one buffer and written with one `write`. */
+const COALESCE_LIMIT = 64 * 1024;
+
+const READY_STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
+/** The error a send gets when the connection is not open. */
+export function notOpenError(readyState: number): WebSocketError {
+  return new WebSocketError(ErrorCode.InvalidState, `WebSocket is not open: readyState ${readyState} (${READY_STATE_NAMES[readyState]})`);
+}
+
+const CONNECTION = Symbol('rfc6455.connection');
+type OwnedTransport = Duplex & { [CONNECTION]?: Connection };
+type SocketLike = Duplex & {
+  setNoDelay?: (noDelay?: boolean) => unknown;
+  setTimeout?: (ms: number) => unknown;
+  writableLength: number;
+};
+
+/** One open WebSocket connection. */
+export class Connection implements OutgoingSink, IncomingSink {
+  /** The core: the one source of truth for the connection's state. */
+  readonly protocol: Protocol;
+  /** The transport. */
+  readonly transport: SocketLike;
+  /** Told when the connection closes. */
+  owner: ConnectionOwner | null = null;
+  /** The facade events go to. */
+  readonly host: ConnectionHost;
+  private readonly options: ResolvedConnectionOptions;
+  private readonly transform: PerMessageDeflateTransform | null;
+  private readonly threshold: number;
+  private readonly outgoing: OutgoingPipeline;
+  private readonly incoming: IncomingPipeline;
+  private head: Uint8Array | null;
+  private pauseReasons: number = PauseReason.NotStarted;
+  private pendingCallbacks: SendCallback[] | null = null;
+  private flushScheduled = false;
+  private delivering = false;
+  /** Payload bytes handed to the core and not yet written. */
+  private queuedBytes = 0;
+  private aboveHighWater = false;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private lastReceived = 0;
+  private awaitingPong = false;
+  private closedInfo: ClosedInfo | null = null;
+
+  /**
+   * @param host - the facade events go to
+   * @param result - the finished handshake
+   * @param options - shared connection options
+   * @param isServer - the role
+   * @param deflate - permessage-deflate settings, when this endpoint offered or accepts it
+   */
+  constructor(host: ConnectionHost, result: HandshakeResult, options: ResolvedConnectionOptions, isServer: boolean, deflate: ResolvedDeflateConfig | null) {
+    this.host = host;
+    this.options = options;
+    this.transport = result.transport as SocketLike;
+    this.head = result.head.length === 0 ? null : result.head;
+    const extensions = result.extensions;
+    this.protocol = new Protocol(extensions.length === 0 ? sharedProtocolOptions(options, isServer) : { ...protocolOptions(options, isServer), extensions });
+    const pmd = extensions.find((e): e is PerMessageDeflateExtension => e.name === PERMESSAGE_DEFLATE);
+    if (pmd !== undefined && deflate !== null) {
+      this.transform = new PerMessageDeflateTransform(pmd, new ZlibEngine(pmd, deflate), options.maxPayload);
+      this.threshold = deflate.threshold;
+    } else {
+      this.transform = null;
+      this.threshold = 0;
+    }
+    this.outgoing = new OutgoingPipeline(this, this.transform);
+    this.incoming = new IncomingPipeline(this.protocol, this.transform, this);
+    // Nothing is read until start(): the bytes behind the handshake wait for the listeners.
+    this.transport.pause();
+  }
+
+  /**
+   * Begin reading, once the application's 'connection' / 'open' listeners are attached: the
+   * bytes read past the handshake are processed first, then the transport is read.
+   */
+  start(): void {
+    const transport = this.transport as OwnedTransport & SocketLike;
+    if ((this.pauseReasons & PauseReason.NotStarted) === 0) return;
+    transport[CONNECTION] = this;
+    transport.on('data', transportOnData);
+    transport.on('end', transportOnEnd);
+    transport.on('close', transportOnClose);
+    transport.on('error', transportOnError);
+    transport.on('drain', transportOnDrain);
+    if (typeof transport.setNoDelay === 'function') transport.setNoDelay(true);
+    const o = this.options;
+    if (o.idleTimeout > 0 && typeof transport.setTimeout === 'function') {
+      transport.setTimeout(o.idleTimeout);
+      transport.on('timeout', transportOnTimeout);
+    }
+    if (o.heartbeatInterval > 0) {
+      this.lastReceived = Date.now();
+      this.heartbeatTimer = setTimeout(heartbeatTick, o.heartbeatInterval, this);
+      this.heartbeatTimer.unref();
+    }
+    const head = this.head;
+    this.head = null;
+    if (head !== null) this.onData(head);
+    if (transport.readableEnded) this.onEnd();
+    else if (transport.destroyed) this.onTransportClose();
+    this.resumeFor(PauseReason.NotStarted);
+  }
+
+  // -- state (read from the core, never kept here) ---------------------------------------------
+
+  /** 1 OPEN, 2 CLOSING, 3 CLOSED, as the application sees it. */
+  get readyState(): number {
+    if (this.closedInfo !== null) return CLOSED;
+    const p = this.protocol;
+    return p.canSend && !p.endReported && !this.outgoing.closing ? OPEN : CLOSING;
+  }
+
+  /** How the connection ended, once it has. */
+  get closed(): ClosedInfo | null {
+    return this.closedInfo;
+  }
+
+  /** Bytes accepted by `send` and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.queuedBytes + this.outgoing.bytes + (this.transport.writableLength ?? 0);
+  }
+
+  /** Whether `send` last reported the high-water mark and `'drain'` is still to come. */
+  get needsDrain(): boolean {
+    return this.aboveHighWater;
+  }
+
+  /** Whether the application paused reading. */
+  get isPaused(): boolean {
+    return (this.pauseReasons & PauseReason.User) !== 0;
+  }
+
+  // -- sending --------------------------------------------------------------------------------
+
+  /**
+   * Send a message or fragment. The caller checked `readyState === OPEN`.
+   *
+   * @returns false once the high-water mark is reached
+   */
+  send(bytes: Uint8Array, binary: boolean, fin: boolean, compressAllowed: boolean, callback: SendCallback | undefined): boolean {
+    const transform = this.transform;
+    const outgoing = this.outgoing;
+    if (transform !== null) {
+      // A continuation of a fragmented message (sent, or still waiting) is never compressed alone.
+      const continuing = outgoing.lastUnfinished ?? this.protocol.sendingFragment;
+      const compress = fin && !continuing && compressAllowed && bytes.length >= this.threshold && transform.canCompress;
+      if (compress || outgoing.busy) {
+        outgoing.push(bytes, binary, fin, compress, callback);
+        return this.belowHighWater();
+      }
+    }
+    this.writeMessage(bytes, binary, fin, 0, callback);
+    return this.belowHighWater();
+  }
+
+  /**
+   * Send a ping or an unsolicited pong. The caller checked `readyState === OPEN` and the size.
+   */
+  sendControl(ping: boolean, bytes: Uint8Array, callback: SendCallback | undefined): void {
+    const p = this.protocol;
+    if (!p.canSend) return this.rejectSend(callback);
+    if (ping) p.sendPing(bytes);
+    else p.sendPong(bytes);
+    this.queued(callback);
+  }
+
+  /** Start the closing handshake (after any message still being compressed). The caller validated `code` and `reason`. */
+  close(code: number | undefined, reason: string | Uint8Array): void {
+    if (this.readyState !== OPEN) return;
+    if (this.outgoing.busy) this.outgoing.pushClose(code, reason);
+    else this.writeClose(code, reason);
+  }
+
+  /** Destroy the transport at once (close code 1006). */
+  terminate(): void {
+    if (this.closedInfo === null) this.transport.destroy();
+  }
+
+  /** @internal OutgoingSink */
+  writeMessage(bytes: Uint8Array, binary: boolean, fin: boolean, rsv: number, callback: SendCallback | undefined): boolean {
+    const p = this.protocol;
+    if (!p.canSend) {
+      this.rejectSend(callback);
+      return false;
+    }
+    if (p.sendingFragment) p.sendContinuation(bytes, fin);
+    else if (binary) p.sendBinary(bytes, fin, rsv);
+    else p.sendText(bytes, fin, rsv);
+    this.queuedBytes += bytes.length;
+    this.queued(callback);
+    return true;
+  }
+
+  /** @internal OutgoingSink */
+  writeClose(code: number | undefined, reason: string | Uint8Array): void {
+    const p = this.protocol;
+    if (p.state !== State.Open || p.closeSent !== null) return;
+    p.sendClose(code ?? CloseCode.Normal, reason);
+    this.flush();
+  }
+
+  /** @internal OutgoingSink */
+  rejectSend(callback: SendCallback | undefined, error?: WebSocketError): void {
+    if (callback !== undefined) process.nextTick(callback, error ?? notOpenError(this.readyState));
+  }
+
+  /** @internal OutgoingSink */
+  pipelineIdle(): void {
+    this.scheduleFlush();
+  }
+
+  private queued(callback: SendCallback | undefined): void {
+    if (callback !== undefined) (this.pendingCallbacks ??= []).push(callback);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (!this.delivering && !this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private belowHighWater(): boolean {
+    if (this.bufferedAmount < this.options.highWaterMark) return true;
+    this.aboveHighWater = true;
+    return false;
+  }
+
+  /** Write everything the core has queued, in one batch. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const p = this.protocol;
+    const transport = this.transport;
+    // An owed close frame waits while messages accepted before it are still being compressed,
+    // or while delivery is held by an inflating message whose reply must go first (§5.5.1).
+    const output = p.dataToSend(this.outgoing.busy || this.incoming.busy);
+    const callbacks = this.pendingCallbacks;
+    this.pendingCallbacks = null;
+    this.queuedBytes = 0;
+    let count = output.length;
+    const end = count !== 0 && output[count - 1] === SEND_EOF;
+    if (end) count--;
+    const done = callbacks === null ? undefined : (error?: Error | null) => settleAll(callbacks, error ?? null);
+    if (transport.destroyed || !transport.writable) {
+      if (done !== undefined) process.nextTick(done, notOpenError(this.readyState));
+    } else if (count === 0) {
+      if (done !== undefined) process.nextTick(done, null);
+    } else if (count === 1) {
+      transport.write(output[0] as Uint8Array, done);
+    } else {
+      let total = 0;
+      for (let i = 0; i < count; i++) total += (output[i] as Uint8Array).length;
+      if (total <= COALESCE_LIMIT) {
+        const batch = Buffer.allocUnsafe(total);
+        let offset = 0;
+        for (let i = 0; i < count; i++) {
+          const chunk = output[i] as Uint8Array;
+          batch.set(chunk, offset);
+          offset += chunk.length;
+        }
+        transport.write(batch, done);
+      } else {
+        const corkable = typeof transport.cork === 'function';
+        if (corkable) transport.cork();
+        for (let i = 0; i < count - 1; i++) transport.write(output[i] as Uint8Array);
+        transport.write(output[count - 1] as Uint8Array, done);
+        if (corkable) transport.uncork();
+      }
+    }
+    if (end && !transport.destroyed) transport.end();
+    if (p.closeExpected()) this.armCloseTimer();
+    this.checkWriteBackpressure();
+  }
+
+  private checkWriteBackpressure(): void {
+    const buffered = this.transport.writableLength ?? 0;
+    if (buffered > this.options.maxBufferedAmount) {
+      this.host.onError(new WebSocketError(ErrorCode.BufferLimit, 'peer is not reading: buffered output over maxBufferedAmount'));
+      this.transport.destroy();
+      return;
+    }
+    if (buffered >= this.options.highWaterMark) {
+      this.aboveHighWater = true;
+      // The peer is not reading what we write: stop reading what it sends, so a slow reader (of
+      // an echo, say) cannot make our output grow.
+      this.pauseFor(PauseReason.PeerNotReading);
+    }
+  }
+
+  // -- reading --------------------------------------------------------------------------------
+
+  /** Stop reading for `reason`; reading resumes when no reason is left. */
+  pauseFor(reason: PauseReason): void {
+    if (this.pauseReasons === 0 && this.closedInfo === null) this.transport.pause();
+    this.pauseReasons |= reason;
+  }
+
+  /** Drop `reason`; reading resumes if it was the last one. */
+  resumeFor(reason: PauseReason): void {
+    if ((this.pauseReasons & reason) === 0) return;
+    this.pauseReasons &= ~reason;
+    if (this.pauseReasons === 0 && this.closedInfo === null) this.transport.resume();
+  }
+
+  /** @internal */
+  onData(chunk: Uint8Array): void {
+    if (this.heartbeatTimer !== null) {
+      this.lastReceived = Date.now();
+      this.awaitingPong = false;
+    }
+    this.protocol.receiveData(chunk);
+    this.pump();
+  }
+
+  /** @internal The peer half-closed (FIN). */
+  onEnd(): void {
+    if (this.protocol.state === State.Closed) return;
+    this.protocol.receiveEof();
+    this.pump();
+  }
+
+  /** @internal The transport is gone. */
+  onTransportClose(): void {
+    if (this.protocol.state !== State.Closed) this.protocol.receiveEof();
+    this.pump();
+  }
+
+  /** @internal */
+  onDrain(): void {
+    this.resumeFor(PauseReason.PeerNotReading);
+    if (this.aboveHighWater && this.bufferedAmount < this.options.highWaterMark) {
+      this.aboveHighWater = false;
+      this.host.onDrain();
+    }
+  }
+
+  /** @internal Idle timeout. */
+  onIdle(): void {
+    if (this.readyState === OPEN) this.close(CloseCode.GoingAway, 'idle timeout');
+    else this.transport.destroy();
+  }
+
+  /** @internal Heartbeat timer. */
+  onHeartbeat(): void {
+    this.heartbeatTimer = null;
+    if (this.closedInfo !== null || this.readyState !== OPEN) return;
+    const interval = this.options.heartbeatInterval;
+    const silent = Date.now() - this.lastReceived;
+    if (silent < interval) {
+      // Something arrived meanwhile: proof of life. Look again when the interval since then ends.
+      this.heartbeatTimer = setTimeout(heartbeatTick, interval - silent, this);
+    } else if (this.awaitingPong) {
+      // Nothing at all for an interval after our ping: a zombie or half-open connection.
+      this.transport.destroy();
+      return;
+    } else {
+      this.awaitingPong = true;
+      this.sendControl(true, EMPTY, undefined);
+      this.lastReceived = Date.now(); // the wait for an answer starts now
+      this.heartbeatTimer = setTimeout(heartbeatTick, interval, this);
+    }
+    this.heartbeatTimer.unref();
+  }
+
+  /** Deliver what the core decoded, then write what that produced. */
+  private pump(): void {
+    this.delivering = true;
+    try {
+      this.incoming.drain();
+    } finally {
+      this.delivering = false;
+    }
+    if (this.closedInfo === null || this.pendingCallbacks !== null) this.flush();
+  }
+
+  /** @internal IncomingSink */
+  inflating(active: boolean): void {
+    if (active) {
+      this.pauseFor(PauseReason.Inflating);
+      return;
+    }
+    this.resumeFor(PauseReason.Inflating);
+    // Events delivered after the inflated message may have produced output (or a held close).
+    this.flush();
+  }
+
+  /** @internal IncomingSink */
+  deliver(event: ProtocolEvent): void {
+    switch (event.type) {
+      case 'message':
+        this.host.onMessage(event.data, event.binary);
+        break;
+      case 'ping':
+        this.host.onPing(event.data);
+        break;
+      case 'pong':
+        this.host.onPong(event.data);
+        break;
+      case 'close':
+        break;
+      case 'error':
+        this.host.onError(event.error);
+        break;
+      case 'closed':
+        this.finish(event);
+        break;
+    }
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer !== null || this.closedInfo !== null) return;
+    this.closeTimer = setTimeout(closeTimeoutTick, this.options.closeTimeout, this);
+    this.closeTimer.unref();
+  }
+
+  /** @internal The closing handshake took too long. */
+  onCloseTimeout(): void {
+    this.closeTimer = null;
+    this.transport.destroy();
+  }
+
+  private finish(event: ClosedInfo): void {
+    const info: ClosedInfo = { code: event.code, reason: event.reason, wasClean: event.wasClean };
+    this.closedInfo = info;
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
+    this.closeTimer = null;
+    this.heartbeatTimer = null;
+    const transport = this.transport;
+    if (!transport.destroyed) {
+      if ((transport.writableLength ?? 0) === 0 || !transport.writable) transport.destroy();
+      else transport.once('finish', destroyTransport);
+    }
+    const error = notOpenError(CLOSED);
+    if (this.pendingCallbacks !== null) {
+      const callbacks = this.pendingCallbacks;
+      this.pendingCallbacks = null;
+      process.nextTick(settleAll, callbacks, error);
+    }
+    this.outgoing.abort(error);
+    this.transform?.close();
+    this.owner?.connectionClosed(this);
+    this.host.onClosed(info);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Protocol options for a set of connection options. */
+function protocolOptions(o: ResolvedConnectionOptions, isServer: boolean): ProtocolOptions {
+  return {
+    role: isServer ? 'server' : 'client',
+    maxPayload: o.maxPayload,
+    maxFrameSize: o.maxFrameSize,
+    maxFragments: o.maxFragments,
+    autoPong: o.autoPong,
+    fragmentSize: o.fragmentSize,
+    allocate,
+    isUtf8: isUtf8Buffer,
+    ...(isServer ? {} : { maskKeyPool: sharedMaskKeys }),
+  };
+}
+const sharedOptions = new WeakMap<ResolvedConnectionOptions, { server?: ProtocolOptions; client?: ProtocolOptions }>();
+/** The protocol options every connection with the same options shares (built once). */
+function sharedProtocolOptions(o: ResolvedConnectionOptions, isServer: boolean): ProtocolOptions {
+  let entry = sharedOptions.get(o);
+  if (entry === undefined) sharedOptions.set(o, (entry = {}));
+  return isServer ? (entry.server ??= Object.freeze(protocolOptions(o, true))) : (entry.client ??= Object.freeze(protocolOptions(o, false)));
+}
+
+function settleAll(callbacks: readonly SendCallback[], error: Error | null): void {
+  for (const callback of callbacks) callback(error);
+}
+
+// Module-level handlers find their connection through the transport: no closures per connection.
+function transportOnData(this: OwnedTransport, chunk: Buffer): void {
+  this[CONNECTION]?.onData(chunk);
+}
+function transportOnEnd(this: OwnedTransport): void {
+  this[CONNECTION]?.onEnd();
+}
+function transportOnClose(this: OwnedTransport): void {
+  this[CONNECTION]?.onTransportClose();
+}
+function transportOnDrain(this: OwnedTransport): void {
+  this[CONNECTION]?.onDrain();
+}
+function transportOnTimeout(this: OwnedTransport): void {
+  this[CONNECTION]?.onIdle();
+}
+function transportOnError(): void {
+  // The 'close' that follows ends the connection (1006).
+}
+function destroyTransport(this: Duplex): void {
+  this.destroy();
+}
+function heartbeatTick(connection: Connection): void {
+  connection.onHeartbeat();
+}
+function closeTimeoutTick(connection: Connection): void {
+  connection.onCloseTimeout();
+}

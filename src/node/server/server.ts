@@ -1,0 +1,292 @@
+/**
+ * `WebSocketServer`: the server's modes and lifecycle. Standalone (its own `node:net` / `node:tls`
+ * listener), attached to an `http`/`https` server (`{ server, path }`), or `noServer` with
+ * `handleUpgrade(req, socket, head, cb)` for any framework: all three feed the same accept
+ * pipeline. It tracks open connections (`clients`), enforces `maxConnections`, emits ws's events
+ * (`listening`, `connection`, `error`, `close`, `headers`) and closes every client with 1001 on
+ * `close()`. It parses nothing and writes no WebSocket frames itself.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TlsOptions } from 'node:tls';
+import { CloseCode, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_SIZE, ErrorCode, WebSocketError } from '../../core/index.js';
+import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/options.js';
+import { PerMessageDeflateServer } from '../../extensions/index.js';
+import { HeaderMap, type HttpHeadResult, type RequestHead } from '../../handshake/index.js';
+import type { Connection } from '../connection/connection.js';
+import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions } from '../connection/connection-options.js';
+import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connection/deflate-options.js';
+import { asBuffer } from '../platform.js';
+import { WebSocket } from '../websocket.js';
+import { type AcceptHost, AcceptPipeline } from './accept-pipeline.js';
+import { rejectUpgrade } from './rejection.js';
+import { StandaloneListener } from './standalone-listener.js';
+import { type AnyUpgradeRequest, StandaloneRequest, type UpgradeRequest, type VerifyClientInfo, type VerifyResult } from './upgrade-request.js';
+
+export type { UpgradeRequest, VerifyClientInfo, VerifyResult } from './upgrade-request.js';
+
+/** Options of a {@link WebSocketServer}. */
+export interface ServerOptions extends ConnectionOptions {
+  /** Listen on this port (standalone mode). */
+  port?: number;
+  /** Listen on this host (standalone mode). Default: all interfaces. */
+  host?: string;
+  /** Listen backlog (standalone mode). */
+  backlog?: number;
+  /** TLS options (key, cert, …): standalone mode serves wss over `node:tls`. */
+  tls?: TlsOptions;
+  /** Attach to this HTTP(S) server's `upgrade` event. */
+  server?: HttpServer | HttpsServer;
+  /** Do not listen or attach: call `handleUpgrade` yourself. */
+  noServer?: boolean;
+  /** Only accept upgrades for this path (pathname, before `?`). */
+  path?: string;
+  /** Allowed `Origin` values or a predicate; others get 403. Default: any. */
+  origins?: readonly string[] | ((origin: string | undefined) => boolean);
+  /** Decide whether to accept a request; may be async. `false` answers 401. */
+  verify?: (request: UpgradeRequest | IncomingMessage) => VerifyResult | Promise<VerifyResult>;
+  /** ws-compatible verification hook, sync `(info) => boolean` or async `(info, cb) => void`. */
+  verifyClient?:
+    | ((info: VerifyClientInfo) => boolean)
+    | ((info: VerifyClientInfo, callback: (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => void);
+  /** Pick a subprotocol from those offered (ws signature); return false for none. Default: the first offered. */
+  handleProtocols?: (protocols: Set<string>, request: UpgradeRequest | IncomingMessage) => string | false;
+  /** Track connections in `clients`. Default true. */
+  clientTracking?: boolean;
+  /** Most open connections; further upgrades get 503. Default 100,000. */
+  maxConnections?: number;
+  /** Drop a connection whose opening (TLS handshake and request head) is not complete within this many ms. Default 10,000. */
+  handshakeTimeout?: number;
+  /** Standalone mode: largest request head, in bytes. Default 16 KiB. */
+  maxHeaderSize?: number;
+  /** Negotiate permessage-deflate (RFC 7692): `true` or settings. Default false: compression costs memory per connection (see README). */
+  perMessageDeflate?: boolean | PerMessageDeflateConfig;
+}
+
+const SERVER_KEYS = new Set<string>([
+  ...CONNECTION_OPTION_KEYS,
+  'port',
+  'host',
+  'backlog',
+  'tls',
+  'server',
+  'noServer',
+  'path',
+  'origins',
+  'verify',
+  'verifyClient',
+  'handleProtocols',
+  'clientTracking',
+  'maxConnections',
+  'handshakeTimeout',
+  'maxHeaderSize',
+  'perMessageDeflate',
+]);
+
+/** Listener signatures of a {@link WebSocketServer}. */
+export interface WebSocketServerEvents {
+  listening: [];
+  connection: [socket: WebSocket, request: UpgradeRequest | IncomingMessage];
+  error: [error: Error];
+  close: [];
+  headers: [headers: string[], request: UpgradeRequest | IncomingMessage];
+}
+
+const HANDLED = Symbol('rfc6455.upgrade-handled');
+
+/** A WebSocket server. */
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> implements AcceptHost {
+  /** Open connections, when `clientTracking` is on. */
+  readonly clients: Set<WebSocket>;
+  private readonly path: string | undefined;
+  private readonly maxConnections: number;
+  private readonly pipeline: AcceptPipeline;
+  private readonly listener: StandaloneListener | null = null;
+  private readonly secure: boolean;
+  private readonly httpServer: HttpServer | HttpsServer | null = null;
+  private readonly onHttpUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
+  private open = 0;
+  /** @internal AcceptHost: shutting down. */
+  closing = false;
+  private closedPromise: Promise<void> | null = null;
+
+  /**
+   * @param options - mode (port, server or noServer), hooks and limits
+   * @param callback - called once listening (standalone mode)
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for unknown keys, bad values or not exactly one mode
+   */
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    rejectUnknownKeys(options, SERVER_KEYS, 'WebSocketServer');
+    const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
+    if (modes !== 1) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'exactly one of "port", "server" or "noServer" must be given');
+    }
+    const deflate = resolveDeflateConfig(options.perMessageDeflate, false);
+    this.pipeline = new AcceptPipeline(this, {
+      hooks: { origins: options.origins, verify: options.verify, verifyClient: options.verifyClient, handleProtocols: options.handleProtocols },
+      connection: resolveConnectionOptions(options),
+      deflate,
+      negotiators: deflate === null ? [] : [new PerMessageDeflateServer(deflate.negotiation)],
+    });
+    this.path = options.path;
+    this.maxConnections = integerOption(options.maxConnections, 'maxConnections', DEFAULT_MAX_CONNECTIONS, 0);
+    const handshakeTimeout = integerOption(options.handshakeTimeout, 'handshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT, 1, 2 ** 31 - 1);
+    const maxHeaderSize = integerOption(options.maxHeaderSize, 'maxHeaderSize', DEFAULT_MAX_HEADER_SIZE, 256);
+    this.clients = booleanOption(options.clientTracking, 'clientTracking', true) ? new Set() : new NoopSet();
+    this.secure = options.tls !== undefined;
+
+    if (options.port !== undefined) {
+      this.listener = new StandaloneListener(
+        {
+          requestHead: (socket, result) => this.onRequestHead(socket, result),
+          listening: () => this.emit('listening'),
+          error: (error) => this.emit('error', error),
+        },
+        { port: options.port, host: options.host, backlog: options.backlog, tls: options.tls, handshakeTimeout, maxHeaderSize },
+      );
+      if (callback) this.once('listening', callback);
+    } else if (options.server !== undefined) {
+      const server = options.server;
+      this.httpServer = server;
+      this.onHttpUpgrade = (req, socket, head) => {
+        if (!this.shouldHandle(req)) {
+          // Another upgrade listener may own this path; answer only when nobody else can.
+          if (server.listenerCount('upgrade') === 1) rejectUpgrade(socket, 400, 'invalid path');
+          return;
+        }
+        this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
+      };
+      server.on('upgrade', this.onHttpUpgrade);
+      server.on('listening', this.onListening);
+      server.on('error', this.onError);
+    }
+  }
+
+  private readonly onListening = () => this.emit('listening');
+  private readonly onError = (error: Error) => this.emit('error', error);
+
+  /** The listening address (standalone or attached mode). */
+  address(): AddressInfo | string | null {
+    const server = this.listener ?? this.httpServer;
+    if (server === null) throw new WebSocketError(ErrorCode.InvalidState, 'the server is in noServer mode');
+    return server.address();
+  }
+
+  /** Whether this server accepts upgrades for the request's path. */
+  shouldHandle(request: { url?: string | undefined }): boolean {
+    if (this.path === undefined) return true;
+    const url = request.url ?? '/';
+    const question = url.indexOf('?');
+    return (question === -1 ? url : url.slice(0, question)) === this.path;
+  }
+
+  /**
+   * Complete the handshake on a socket (any `Duplex`) an HTTP server handed over with its
+   * `upgrade` event. Rejections are answered on the socket and the socket is closed; `callback`
+   * runs only on success, and the connection starts reading when it returns.
+   *
+   * @throws {Error} when called twice for the same socket (as ws does)
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: WebSocket, req: IncomingMessage) => void): void {
+    const marked = socket as Duplex & { [HANDLED]?: true };
+    if (marked[HANDLED] === true) {
+      throw new WebSocketError(ErrorCode.InvalidState, 'handleUpgrade() was called more than once with the same socket');
+    }
+    marked[HANDLED] = true;
+    socket.on('error', noop);
+    const parsed: RequestHead = {
+      kind: 'request',
+      method: req.method ?? '',
+      target: req.url ?? '/',
+      version: req.httpVersion,
+      headers: HeaderMap.fromRaw(req.rawHeaders),
+    };
+    const secure = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+    this.pipeline.accept(parsed, req, socket, head, secure, (ws) => callback(ws, req));
+  }
+
+  /**
+   * Stop accepting connections, close every client with 1001 and wait (bounded by `closeTimeout`)
+   * for them; then emit `close`. In attached mode the HTTP server is left running.
+   */
+  close(callback?: (error?: Error) => void): Promise<void> {
+    if (this.closedPromise === null) {
+      this.closing = true;
+      if (this.httpServer !== null) {
+        this.httpServer.off('upgrade', this.onHttpUpgrade!);
+        this.httpServer.off('listening', this.onListening);
+        this.httpServer.off('error', this.onError);
+      }
+      const closings = [...this.clients].map((ws) => {
+        if (ws.readyState === WebSocket.OPEN) ws.close(CloseCode.GoingAway, 'server shutting down');
+        return ws.closed;
+      });
+      this.closedPromise = Promise.all([Promise.all(closings), this.listener === null ? Promise.resolve() : this.listener.close()]).then(() => {
+        this.emit('close');
+      });
+    }
+    if (callback) this.closedPromise.then(() => callback(), callback);
+    return this.closedPromise;
+  }
+
+  // -- AcceptHost ---------------------------------------------------------------------------------
+
+  /** @internal */
+  hasCapacity(): boolean {
+    return this.open < this.maxConnections;
+  }
+
+  /** @internal */
+  responseHeaders(lines: string[], request: AnyUpgradeRequest): string[] | null {
+    if (this.listenerCount('headers') === 0) return null;
+    this.emit('headers', lines, request);
+    return lines;
+  }
+
+  /** @internal */
+  adopted(ws: WebSocket): void {
+    this.open++;
+    this.clients.add(ws);
+  }
+
+  /** @internal */
+  connectionClosed(connection: Connection): void {
+    this.open--;
+    this.clients.delete(connection.host as WebSocket);
+  }
+
+  /** @internal A hook threw: reported as 'error' when someone listens, as a process warning otherwise (never thrown). */
+  reportError(error: Error): void {
+    if (this.listenerCount('error') !== 0) this.emit('error', error);
+    else process.emitWarning(error.message, { type: 'WebSocketServerWarning', code: error instanceof WebSocketError ? error.code : 'WS_ERR_HOOK' });
+  }
+
+  // -- standalone mode ---------------------------------------------------------------------------
+
+  private onRequestHead(socket: Socket, result: Exclude<HttpHeadResult<RequestHead>, { done: false }>): void {
+    if ('error' in result) return rejectUpgrade(socket, result.error.status, result.error.message);
+    const head = result.head;
+    if (!head.headers.has('upgrade') && head.method === 'GET') {
+      return rejectUpgrade(socket, 426, 'this service accepts WebSocket connections only', [
+        ['Upgrade', 'websocket'],
+        ['Sec-WebSocket-Version', '13'],
+      ]);
+    }
+    if (!this.shouldHandle({ url: head.target })) return rejectUpgrade(socket, 400, 'invalid path');
+    const request = new StandaloneRequest(head, socket);
+    this.pipeline.accept(head, request, socket, asBuffer(result.rest), this.secure, (ws) => this.emit('connection', ws, request));
+  }
+}
+
+function noop(): void {}
+
+/** A `Set` that stays empty, for `clientTracking: false`. */
+class NoopSet<T> extends Set<T> {
+  override add(): this {
+    return this;
+  }
+}
