@@ -7,7 +7,7 @@ import { WebSocket } from '../src/index.js';
 
 const base = process.argv[2] ?? 'ws://127.0.0.1:9002';
 const agent = 'rfc6455';
-const limits = { maxPayload: 16 * 1024 * 1024, maxFragments: 65_536, closeTimeout: 5000, perMessageDeflate: true };
+const limits = { maxPayload: 16 * 1024 * 1024 };
 
 async function caseCount(): Promise<number> {
   const ws = new WebSocket(`${base}/getCaseCount`, limits);
