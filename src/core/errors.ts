@@ -37,6 +37,7 @@ export const ErrorCode = {
   InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
   // Opening handshake and transport (no close frame: the connection never opened or is gone)
   InvalidHandshake: 'WS_ERR_INVALID_HANDSHAKE',
+  InvalidExtension: 'WS_ERR_INVALID_EXTENSION',
   HandshakeRejected: 'WS_ERR_HANDSHAKE_REJECTED',
   HandshakeTimeout: 'WS_ERR_HANDSHAKE_TIMEOUT',
   ConnectionFailed: 'WS_ERR_CONNECTION_FAILED',
@@ -68,6 +69,7 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, number | undefined>> = {
   WS_ERR_INVALID_STATE: undefined,
   WS_ERR_INVALID_ARGUMENT: undefined,
   WS_ERR_INVALID_HANDSHAKE: undefined,
+  WS_ERR_INVALID_EXTENSION: undefined,
   WS_ERR_HANDSHAKE_REJECTED: undefined,
   WS_ERR_HANDSHAKE_TIMEOUT: undefined,
   WS_ERR_CONNECTION_FAILED: undefined,

@@ -73,8 +73,8 @@ describe('permessage-deflate client negotiation (RFC 7692 §7.1)', () => {
     expect(new PerMessageDeflateClient(options).confirm(answer(response))).toBeInstanceOf(Error);
   });
   it('validates options before anything else happens', () => {
-    expect(() => resolveDeflateOptions({ serverMaxWindowBits: 7 })).toThrow(RangeError);
-    expect(() => resolveDeflateOptions({ clientMaxWindowBits: 16 })).toThrow(RangeError);
-    expect(() => resolveDeflateOptions({ serverNoContextTakeover: 'yes' as never })).toThrow(RangeError);
+    expect(() => resolveDeflateOptions({ serverMaxWindowBits: 7 })).toThrow(/WS_ERR_INVALID_ARGUMENT|must be/);
+    expect(() => resolveDeflateOptions({ clientMaxWindowBits: 16 })).toThrow(/WS_ERR_INVALID_ARGUMENT|must be/);
+    expect(() => resolveDeflateOptions({ serverNoContextTakeover: 'yes' as never })).toThrow(/WS_ERR_INVALID_ARGUMENT|must be/);
   });
 });

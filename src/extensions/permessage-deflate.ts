@@ -7,7 +7,7 @@
  * core `Extension` claiming RSV1 plus the parameters the codec runs with; the codec itself
  * (zlib) is injected by the Node.js layer. This module does no compression.
  */
-import type { Extension } from '../core/index.js';
+import { ErrorCode, type Extension, WebSocketError } from '../core/index.js';
 import type { ExtensionNegotiator, NegotiatedExtension } from '../handshake/extension-negotiation.js';
 import type { ExtensionOffer } from '../handshake/headers.js';
 
@@ -120,7 +120,7 @@ export class PerMessageDeflateServer implements ExtensionNegotiator<PerMessageDe
 
   /**
    * @param options - what this server allows
-   * @throws {RangeError} for window bits outside 8–15 or non-boolean flags (see {@link resolveDeflateOptions})
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for window bits outside 8–15 or non-boolean flags (see {@link resolveDeflateOptions})
    */
   constructor(options: PerMessageDeflateOptions = {}) {
     this.options = resolveDeflateOptions(options);
@@ -132,8 +132,8 @@ export class PerMessageDeflateServer implements ExtensionNegotiator<PerMessageDe
   }
 
   /** Servers do not confirm answers. */
-  confirm(): Error {
-    return new Error('a server does not confirm extension answers');
+  confirm(): WebSocketError {
+    return extensionError('a server does not confirm extension answers');
   }
 
   /**
@@ -187,7 +187,7 @@ export class PerMessageDeflateClient implements ExtensionNegotiator<PerMessageDe
 
   /**
    * @param options - what this client asks for
-   * @throws {RangeError} for window bits outside 8–15 or non-boolean flags (see {@link resolveDeflateOptions})
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for window bits outside 8–15 or non-boolean flags (see {@link resolveDeflateOptions})
    */
   constructor(options: PerMessageDeflateOptions = {}) {
     this.options = resolveDeflateOptions(options);
@@ -217,15 +217,15 @@ export class PerMessageDeflateClient implements ExtensionNegotiator<PerMessageDe
    * client_max_window_bits extension parameter [when] the client didn't include [it] in the
    * offer" (§7.1), and the server may not exceed a `server_max_window_bits` we asked for.
    */
-  confirm(response: ExtensionOffer): PerMessageDeflateExtension | Error {
+  confirm(response: ExtensionOffer): PerMessageDeflateExtension | WebSocketError {
     const o = this.options;
     const p = parseParams(response.params, false);
-    if (typeof p === 'string') return new Error(`permessage-deflate: ${p}`);
+    if (typeof p === 'string') return extensionError(`permessage-deflate: ${p}`);
     const serverBits = p.serverMaxWindowBits ?? 15;
-    if (serverBits > o.serverMaxWindowBits) return new Error('permessage-deflate: server_max_window_bits above what was offered');
-    if (o.serverNoContextTakeover && !p.serverNoContextTakeover) return new Error('permessage-deflate: server_no_context_takeover missing from the answer');
+    if (serverBits > o.serverMaxWindowBits) return extensionError('permessage-deflate: server_max_window_bits above what was offered');
+    if (o.serverNoContextTakeover && !p.serverNoContextTakeover) return extensionError('permessage-deflate: server_no_context_takeover missing from the answer');
     const clientBits = typeof p.clientMaxWindowBits === 'number' ? p.clientMaxWindowBits : o.clientMaxWindowBits;
-    if (clientBits > o.clientMaxWindowBits) return new Error('permessage-deflate: client_max_window_bits above what was offered');
+    if (clientBits > o.clientMaxWindowBits) return extensionError('permessage-deflate: client_max_window_bits above what was offered');
     return extensionOf({
       compressWindowBits: clientBits,
       decompressWindowBits: serverBits,
@@ -238,17 +238,17 @@ export class PerMessageDeflateClient implements ExtensionNegotiator<PerMessageDe
 /**
  * Validate and default permessage-deflate options.
  *
- * @throws {RangeError} for window bits outside 8–15 or non-boolean flags
+ * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for window bits outside 8–15 or non-boolean flags
  */
 export function resolveDeflateOptions(options: PerMessageDeflateOptions): Required<PerMessageDeflateOptions> {
   const bits = (value: number | undefined, name: string): number => {
     if (value === undefined) return 15;
-    if (!Number.isInteger(value) || value < 8 || value > 15) throw new RangeError(`${name} must be an integer from 8 to 15`);
+    if (!Number.isInteger(value) || value < 8 || value > 15) throw new WebSocketError(ErrorCode.InvalidArgument, `${name} must be an integer from 8 to 15`);
     return value;
   };
   const flag = (value: boolean | undefined, name: string): boolean => {
     if (value === undefined) return false;
-    if (typeof value !== 'boolean') throw new RangeError(`${name} must be a boolean`);
+    if (typeof value !== 'boolean') throw new WebSocketError(ErrorCode.InvalidArgument, `${name} must be a boolean`);
     return value;
   };
   return {
@@ -257,4 +257,9 @@ export function resolveDeflateOptions(options: PerMessageDeflateOptions): Requir
     serverMaxWindowBits: bits(options.serverMaxWindowBits, 'serverMaxWindowBits'),
     clientMaxWindowBits: bits(options.clientMaxWindowBits, 'clientMaxWindowBits'),
   };
+}
+
+/** A negotiation failure: a `WebSocketError` with the stable code `WS_ERR_INVALID_EXTENSION`. */
+function extensionError(message: string): WebSocketError {
+  return new WebSocketError(ErrorCode.InvalidExtension, message);
 }

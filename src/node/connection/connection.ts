@@ -103,7 +103,8 @@ export class Connection implements OutgoingSink, IncomingSink {
   private readonly options: ResolvedConnectionOptions;
   private readonly transform: PerMessageDeflateTransform | null;
   private readonly threshold: number;
-  private readonly outgoing: OutgoingPipeline;
+  /** The ordered send pipeline; only a connection that compresses needs one. */
+  private readonly outgoing: OutgoingPipeline | null;
   private readonly incoming: IncomingPipeline;
   private head: Uint8Array | null;
   private pauseReasons: number = PauseReason.NotStarted;
@@ -141,7 +142,7 @@ export class Connection implements OutgoingSink, IncomingSink {
       this.transform = null;
       this.threshold = 0;
     }
-    this.outgoing = new OutgoingPipeline(this, this.transform);
+    this.outgoing = this.transform === null ? null : new OutgoingPipeline(this, this.transform);
     this.incoming = new IncomingPipeline(this.protocol, this.transform, this);
     // Nothing is read until start(): the bytes behind the handshake wait for the listeners.
     this.transport.pause();
@@ -185,7 +186,7 @@ export class Connection implements OutgoingSink, IncomingSink {
   get readyState(): number {
     if (this.closedInfo !== null) return CLOSED;
     const p = this.protocol;
-    return p.canSend && !p.endReported && !this.outgoing.closing ? OPEN : CLOSING;
+    return p.canSend && !p.endReported && !(this.outgoing?.closing ?? false) ? OPEN : CLOSING;
   }
 
   /** How the connection ended, once it has. */
@@ -195,7 +196,7 @@ export class Connection implements OutgoingSink, IncomingSink {
 
   /** Bytes accepted by `send` and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.queuedBytes + this.outgoing.bytes + (this.transport.writableLength ?? 0);
+    return this.queuedBytes + (this.outgoing?.bytes ?? 0) + (this.transport.writableLength ?? 0);
   }
 
   /** Whether `send` last reported the high-water mark and `'drain'` is still to come. */
@@ -218,7 +219,7 @@ export class Connection implements OutgoingSink, IncomingSink {
   send(bytes: Uint8Array, binary: boolean, fin: boolean, compressAllowed: boolean, callback: SendCallback | undefined): boolean {
     const transform = this.transform;
     const outgoing = this.outgoing;
-    if (transform !== null) {
+    if (transform !== null && outgoing !== null) {
       // A continuation of a fragmented message (sent, or still waiting) is never compressed alone.
       const continuing = outgoing.lastUnfinished ?? this.protocol.sendingFragment;
       const compress = fin && !continuing && compressAllowed && bytes.length >= this.threshold && transform.canCompress;
@@ -245,7 +246,7 @@ export class Connection implements OutgoingSink, IncomingSink {
   /** Start the closing handshake (after any message still being compressed). The caller validated `code` and `reason`. */
   close(code: number | undefined, reason: string | Uint8Array): void {
     if (this.readyState !== OPEN) return;
-    if (this.outgoing.busy) this.outgoing.pushClose(code, reason);
+    if (this.outgoing?.busy === true) this.outgoing.pushClose(code, reason);
     else this.writeClose(code, reason);
   }
 
@@ -312,7 +313,7 @@ export class Connection implements OutgoingSink, IncomingSink {
     const transport = this.transport;
     // An owed close frame waits while messages accepted before it are still being compressed,
     // or while delivery is held by an inflating message whose reply must go first (§5.5.1).
-    const output = p.dataToSend(this.outgoing.busy || this.incoming.busy);
+    const output = p.dataToSend((this.outgoing?.busy ?? false) || this.incoming.busy);
     const callbacks = this.pendingCallbacks;
     this.pendingCallbacks = null;
     this.queuedBytes = 0;
@@ -516,7 +517,7 @@ export class Connection implements OutgoingSink, IncomingSink {
       this.pendingCallbacks = null;
       process.nextTick(settleAll, callbacks, error);
     }
-    this.outgoing.abort(error);
+    this.outgoing?.abort(error);
     this.transform?.close();
     this.owner?.connectionClosed(this);
     this.host.onClosed(info);
