@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { seedCorpus } from './corpus-seeds.js';
-import { loadCorpus, runFuzz } from './runner.js';
+import { loadCorpusFiles, runFuzz } from './runner.js';
 
 describe('fuzz (short run; `npm run fuzz` for a campaign)', () => {
-  it('the committed corpus matches the seed definitions', () => {
-    const committed = loadCorpus();
-    expect(committed.length).toBe(seedCorpus().size);
+  it('the committed corpus matches the seed definitions (`npm run fuzz -- --write-corpus` rewrites it)', () => {
+    const committed = loadCorpusFiles();
+    const seeds = seedCorpus();
+    expect([...committed.keys()]).toEqual([...seeds.keys()].sort());
+    for (const [name, bytes] of seeds) {
+      expect(Buffer.from(committed.get(name) ?? []).toString('hex'), name).toBe(Buffer.from(bytes).toString('hex'));
+    }
   });
 
   it('breaks no invariant over the corpus and 20,000 mutated inputs', () => {

@@ -39,12 +39,17 @@ export interface FuzzReport {
   readonly crash: FuzzCrash | null;
 }
 
+/** Every `.bin` file of the committed corpus, by file name, in name order. */
+export function loadCorpusFiles(dir: string = CORPUS_DIR): Map<string, Uint8Array> {
+  const names = readdirSync(dir)
+    .filter((name) => name.endsWith('.bin'))
+    .sort();
+  return new Map(names.map((name) => [name, new Uint8Array(readFileSync(join(dir, name)))]));
+}
+
 /** Load every file of the committed corpus. */
 export function loadCorpus(dir: string = CORPUS_DIR): Uint8Array[] {
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.bin'))
-    .sort()
-    .map((name) => new Uint8Array(readFileSync(join(dir, name))));
+  return [...loadCorpusFiles(dir).values()];
 }
 
 /** Run the fuzz loop. */

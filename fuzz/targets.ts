@@ -15,7 +15,7 @@ import {
   State,
   type WebSocketError,
 } from '../src/core/index.js';
-import { HttpHeadParser, type HttpHeadResult, type RequestHead, type ResponseHead } from '../src/handshake/index.js';
+import { HttpHeadParser, type HttpHeadResult, HttpParseError, type RequestHead, type ResponseHead } from '../src/handshake/index.js';
 
 /** An invariant the fuzz target found broken. */
 export class FuzzFailure extends Error {
@@ -24,6 +24,8 @@ export class FuzzFailure extends Error {
 
 const documentedCodes = new Set<string>(Object.values(ErrorCode));
 const wireCloseCodes = new Set([1002, 1007, 1008, 1009, 1011]);
+/** Codes a close frame may carry (RFC 6455 §7.4.1 and the IANA registry): 1000–1003, 1007–1014, 3000–4999. */
+const isWireCloseCode = (code: number) => (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 
 function check(condition: boolean, message: string): void {
   if (!condition) throw new FuzzFailure(message);
@@ -48,45 +50,135 @@ export function chunked(input: Uint8Array, cuts: readonly number[]): Uint8Array[
 
 const LIMIT = 4096;
 
-/** Frame decoder target: frames or one documented error; never more than one error; no throw. */
+/** One frame as the decoder reported it, or as the reference walk of the input expects it. */
+interface SeenFrame {
+  readonly control: boolean;
+  readonly opcode: number;
+  readonly fin: boolean;
+  readonly rsv: number;
+  /** Declared payload length. */
+  readonly length: number;
+  /** Unmasked payload bytes delivered so far. */
+  payload: number[];
+  /** Whether the frame was completed (frameEnd, or the control frame was delivered). */
+  ended: boolean;
+}
+
+const CONTROL_LIMIT = 125;
+
+/**
+ * Walk `input` as one frame stream with a straightforward whole-buffer reading of RFC 6455 §5.2:
+ * the frames a decoder must report, then how the stream ends: incomplete, or an error whose code
+ * must be one of `errors` (every rule the first offending header breaks).
+ */
+function referenceFrames(input: Uint8Array, expectMasked: boolean): { frames: SeenFrame[]; errors: Set<string> | null } {
+  const frames: SeenFrame[] = [];
+  let pos = 0;
+  for (;;) {
+    if (input.length - pos < 2) return { frames, errors: null };
+    const b0 = input[pos]!;
+    const b1 = input[pos + 1]!;
+    const masked = (b1 & 0x80) !== 0;
+    const length7 = b1 & 0x7f;
+    const headerLength = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (masked ? 4 : 0);
+    if (input.length - pos < headerLength) return { frames, errors: null };
+    const fin = (b0 & 0x80) !== 0;
+    const rsv = b0 & 0x70;
+    const opcode = b0 & 0x0f;
+    const control = opcode >= 8;
+    let length = length7;
+    let lengthValid = true;
+    if (length7 === 126) {
+      length = input[pos + 2]! * 256 + input[pos + 3]!;
+      lengthValid = length >= 126;
+    } else if (length7 === 127) {
+      let big = 0n;
+      for (let i = 0; i < 8; i++) big = (big << 8n) | BigInt(input[pos + 2 + i]!);
+      lengthValid = big >= 65536n && big <= BigInt(Number.MAX_SAFE_INTEGER);
+      length = lengthValid ? Number(big) : Infinity;
+    }
+    const errors = new Set<string>();
+    if (![0, 1, 2, 8, 9, 10].includes(opcode)) errors.add(ErrorCode.InvalidOpcode);
+    if (rsv !== 0) errors.add(ErrorCode.UnexpectedRsvBits);
+    if (control && !fin) errors.add(ErrorCode.FragmentedControlFrame);
+    if (control && length7 > CONTROL_LIMIT) errors.add(ErrorCode.ControlFrameTooLong);
+    if (masked !== expectMasked) errors.add(expectMasked ? ErrorCode.MaskRequired : ErrorCode.MaskForbidden);
+    if (!lengthValid) errors.add(ErrorCode.InvalidLength);
+    if (length > LIMIT) errors.add(ErrorCode.FrameTooBig);
+    if (errors.size > 0) return { frames, errors };
+    const key = masked ? input.subarray(pos + headerLength - 4, pos + headerLength) : Uint8Array.of(0, 0, 0, 0);
+    const start = pos + headerLength;
+    const available = Math.min(length, input.length - start);
+    const payload = Array.from(input.subarray(start, start + available), (b, i) => b ^ key[i & 3]!);
+    const ended = available === length;
+    if (control && !ended) return { frames, errors: null };
+    frames.push({ control, opcode, fin, rsv, length, payload, ended });
+    if (!ended) return { frames, errors: null };
+    pos = start + length;
+  }
+}
+
+const describeFrames = (frames: readonly SeenFrame[]) =>
+  JSON.stringify(frames.map((f) => ({ ...f, payload: Buffer.from(f.payload).toString('hex') })));
+
+/**
+ * Frame decoder target: no throw; calls come in frameStart, framePayload*, frameEnd order with
+ * control frames only between data frames; every frame and payload byte is the one the input
+ * holds (checked against a whole-buffer reference walk, so no chunking changes it); the stream
+ * ends incomplete or with exactly one documented error, and nothing is reported after it.
+ */
 export function fuzzDecoder(input: Uint8Array, cuts: readonly number[], expectMasked: boolean): void {
-  let errors = 0;
-  let inFrame = false;
-  let frameBytes = 0;
-  let declared = 0;
+  const expected = referenceFrames(input, expectMasked);
+  const seen: SeenFrame[] = [];
+  let error: WebSocketError | null = null;
+  let current: SeenFrame | null = null;
   const decoder = new FrameDecoder(
     {
-      frameStart(opcode, _fin, _rsv, length) {
-        check(errors === 0, 'frame after error');
-        check(!inFrame, 'frameStart inside a frame');
+      frameStart(opcode, fin, rsv, length) {
+        check(error === null, 'frameStart after an error');
+        check(current === null, 'frameStart inside a frame');
         check(opcode <= 2, `data frameStart with opcode ${opcode}`);
         check(length <= LIMIT, `frame of ${length} bytes passed a ${LIMIT}-byte limit`);
-        inFrame = true;
-        frameBytes = 0;
-        declared = length;
+        current = { control: false, opcode, fin, rsv, length, payload: [], ended: false };
+        seen.push(current);
       },
       framePayload(piece) {
-        check(inFrame && piece.length > 0, 'payload outside a frame or empty');
-        frameBytes += piece.length;
-        check(frameBytes <= declared, 'more payload than declared');
+        check(error === null, 'framePayload after an error');
+        check(current !== null, 'framePayload outside a frame');
+        check(piece.length > 0, 'empty framePayload');
+        current!.payload.push(...piece);
+        check(current!.payload.length <= current!.length, 'more payload than declared');
       },
       frameEnd() {
-        check(inFrame && frameBytes === declared, 'frameEnd before the declared payload');
-        inFrame = false;
+        check(error === null, 'frameEnd after an error');
+        check(current !== null && current.payload.length === current.length, 'frameEnd before the declared payload');
+        current!.ended = true;
+        current = null;
       },
       controlFrame(opcode, payload) {
-        check(!inFrame || true, '');
-        check(opcode >= 8 && opcode <= 10 && payload.length <= 125, `bad control frame ${opcode}/${payload.length}`);
+        check(error === null, 'control frame after an error');
+        check(current === null, 'control frame inside a data frame');
+        check(opcode >= 8 && opcode <= 10 && payload.length <= CONTROL_LIMIT, `bad control frame ${opcode}/${payload.length}`);
+        seen.push({ control: true, opcode, fin: true, rsv: 0, length: payload.length, payload: Array.from(payload), ended: true });
       },
-      frameError(error) {
-        errors++;
-        check(errors === 1, 'two errors');
-        checkError(error);
+      frameError(e) {
+        check(error === null, 'two errors');
+        checkError(e);
+        error = e;
       },
     },
     { expectMasked, maxFrameSize: LIMIT },
   );
-  for (const chunk of chunked(input, cuts)) decoder.push(chunk);
+  for (const chunk of chunked(input, cuts)) {
+    decoder.push(chunk);
+    check(decoder.halted === (error !== null), `halted is ${decoder.halted} with ${error === null ? 'no error' : 'an error'}`);
+  }
+  const got = describeFrames(seen);
+  const want = describeFrames(expected.frames);
+  check(got === want, `decoded ${got}, the input holds ${want}`);
+  const reported = (error as WebSocketError | null)?.code ?? null;
+  if (expected.errors === null) check(reported === null, `error ${reported} on a valid (possibly incomplete) stream`);
+  else check(reported !== null && expected.errors.has(reported), `error ${reported}; the input breaks ${[...expected.errors].join(', ')}`);
 }
 
 /** Protocol target, either role: no throw, bounded buffers, well-ordered output and events. */
@@ -122,11 +214,40 @@ export function fuzzProtocol(input: Uint8Array, cuts: readonly number[], role: '
   check(errorEvents.length <= 1, 'more than one error event');
   for (const e of errorEvents) if (e.type === 'error') checkError(e.error);
   check(events.filter((e) => e.type === 'closed').length === 1 && events[events.length - 1]!.type === 'closed', 'closed is not the single last event');
+  const closeFrames = events.filter((e) => e.type === 'close');
+  check(closeFrames.length <= 1, 'more than one close frame reported');
+  const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+  let ended: string | null = null;
   for (const e of events) {
-    if (e.type === 'message' && !e.binary) {
-      check(new TextDecoder('utf-8', { fatal: true }).decode(e.data) !== undefined, 'invalid text delivered');
+    // After a failure or the peer's close frame, input is discarded: only `closed` may follow.
+    check(ended === null || e.type === 'closed', `${e.type} event after ${ended}`);
+    if (e.type === 'error' || e.type === 'close') ended = e.type;
+    if (e.type === 'message') {
+      check(!e.compressed, 'compressed message without a negotiated extension');
+      check(e.data.length <= LIMIT, 'message over the limit delivered');
+      if (!e.binary) {
+        let valid = true;
+        try {
+          strictUtf8.decode(e.data);
+        } catch {
+          valid = false;
+        }
+        check(valid, `invalid UTF-8 delivered as text: ${Buffer.from(e.data).toString('hex')}`);
+      }
     }
-    if (e.type === 'message') check(e.data.length <= LIMIT, 'message over the limit delivered');
+    if (e.type === 'ping' || e.type === 'pong') check(e.data.length <= 125, `${e.type} of ${e.data.length} bytes`);
+    if (e.type === 'close') {
+      check(e.code === 1005 ? e.reason === '' : isWireCloseCode(e.code), `close frame reported with code ${e.code}`);
+      check(new TextEncoder().encode(e.reason).length <= 123, 'close reason over 123 bytes');
+    }
+  }
+  const closed = events[events.length - 1]!;
+  if (closed.type === 'closed') {
+    const peer = closeFrames[0];
+    const want = peer?.type === 'close' ? peer.code : 1006;
+    check(closed.code === want, `closed with code ${closed.code}, expected ${want}`);
+    check(closed.reason === (peer?.type === 'close' ? peer.reason : ''), 'closed reason differs from the close frame');
+    if (closed.wasClean) check(peer !== undefined && errorEvents.length === 0, 'clean close without a close frame from the peer');
   }
   // Our output must be a valid stream for the peer, closing at most once, close last.
   let afterClose = false;
@@ -152,37 +273,91 @@ export function fuzzProtocol(input: Uint8Array, cuts: readonly number[], role: '
   ).push(Uint8Array.from(outgoing.flatMap((c) => Array.from(c))));
   check(closesSent <= 1, 'more than one close frame sent');
   if (errorEvents.length === 1) check(closesSent === 1, 'failed without a close frame');
+  if (closeFrames.length === 1) check(closesSent === 1, "the peer's close frame was not answered");
+  if (closed.type === 'closed' && closed.wasClean) check(closesSent === 1, 'clean close without sending a close frame');
 }
 
-function runHead(kind: 'request' | 'response', chunks: readonly Uint8Array[]): string {
-  const parser = new HttpHeadParser<RequestHead | ResponseHead>(kind, { maxHeadSize: 2048, maxLineLength: 512, maxHeaders: 20 });
+const HEAD_LIMITS = { maxHeadSize: 2048, maxLineLength: 512, maxHeaders: 20 } as const;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const latin1 = (bytes: Uint8Array) => Array.from(bytes, (b) => String.fromCharCode(b)).join('');
+
+/**
+ * Check a parsed head against the input it came from: the start line and every field line are
+ * the input's own lines (names as tokens, values trimmed of OWS and free of control characters),
+ * the limits hold, and `rest` is exactly the input after the empty line.
+ */
+function checkHead(kind: 'request' | 'response', input: Uint8Array, head: RequestHead | ResponseHead, rest: Uint8Array): void {
+  check(head.kind === kind, `asked for a ${kind}, got a ${head.kind}`);
+  const text = latin1(input);
+  const end = text.indexOf('\r\n\r\n');
+  check(end > 0, 'a head without an empty line');
+  check(end + 4 <= HEAD_LIMITS.maxHeadSize, `a ${end + 4}-byte head passed the ${HEAD_LIMITS.maxHeadSize}-byte limit`);
+  check(Buffer.from(rest).equals(input.subarray(end + 4)), 'rest is not the input after the head');
+  const [startLine, ...fieldLines] = text.slice(0, end).split('\r\n');
+  for (const line of [startLine!, ...fieldLines]) check(line.length <= HEAD_LIMITS.maxLineLength, `a ${line.length}-byte line passed the limit`);
+  check(/^\d\.\d$/.test(head.version), `version ${head.version}`);
+  if (head.kind === 'request') {
+    check(TOKEN.test(head.method), `method ${JSON.stringify(head.method)} is not a token`);
+    check(/^[\x21-\x7e]+$/.test(head.target), `request target ${JSON.stringify(head.target)}`);
+    check(startLine === `${head.method} ${head.target} HTTP/${head.version}`, `request line ${JSON.stringify(startLine)} parsed as ${head.method} ${head.target} ${head.version}`);
+  } else {
+    check(Number.isInteger(head.status) && head.status >= 0 && head.status <= 999, `status ${head.status}`);
+    const prefix = `HTTP/${head.version} ${String(head.status).padStart(3, '0')}`;
+    check(startLine === prefix || startLine === `${prefix} ${head.reason}`, `status line ${JSON.stringify(startLine)} parsed as ${prefix} ${JSON.stringify(head.reason)}`);
+  }
+  const fields = [...head.headers.entries()];
+  check(fields.length <= HEAD_LIMITS.maxHeaders, `${fields.length} header fields passed a limit of ${HEAD_LIMITS.maxHeaders}`);
+  check(fields.length === fieldLines.length, `${fieldLines.length} field lines parsed as ${fields.length} fields`);
+  fields.forEach(([name, value], i) => {
+    const line = fieldLines[i]!;
+    const colon = line.indexOf(':');
+    check(TOKEN.test(name) && line.slice(0, colon).toLowerCase() === name, `field name ${JSON.stringify(name)} from ${JSON.stringify(line)}`);
+    check(line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '') === value, `field value ${JSON.stringify(value)} from ${JSON.stringify(line)}`);
+    check(!/[\x00-\x08\x0a-\x1f\x7f]/.test(value) && !/^[ \t]|[ \t]$/.test(value), `field value ${JSON.stringify(value)}`);
+  });
+}
+
+function runHead(kind: 'request' | 'response', input: Uint8Array, chunks: readonly Uint8Array[]): string {
+  const parser = new HttpHeadParser<RequestHead | ResponseHead>(kind, HEAD_LIMITS);
   let result: HttpHeadResult<RequestHead | ResponseHead> = { done: false };
+  let used = 0;
   for (const chunk of chunks) {
     try {
       result = parser.push(chunk);
     } catch (error) {
       throw new FuzzFailure(`HttpHeadParser threw: ${String(error)}`);
     }
+    used++;
     if (result.done) break;
   }
-  if (!result.done) return 'incomplete';
+  if (!result.done) {
+    // The parser must have decided by the end of a complete head or once the size limit is passed.
+    check(latin1(input).indexOf('\r\n\r\n') === -1, 'incomplete, yet the input holds an empty line');
+    check(input.length <= HEAD_LIMITS.maxHeadSize, `incomplete after ${input.length} bytes`);
+    return 'incomplete';
+  }
   if ('error' in result) {
-    check([400, 414, 431, 505].includes(result.error.status), `undocumented status ${result.error.status}`);
+    check(result.error instanceof HttpParseError, 'error is not an HttpParseError');
+    const documented = kind === 'request' ? [400, 414, 431, 505] : [400, 431, 505];
+    check(documented.includes(result.error.status), `undocumented status ${result.error.status} for a ${kind}`);
     return `error ${result.error.status}`;
   }
+  const rest = concatChunks([result.rest, ...chunks.slice(used)]);
+  checkHead(kind, input, result.head, rest);
   const head = result.head;
-  const fields = [...head.headers.entries()];
-  check(fields.length <= 20, `${fields.length} header fields passed a limit of 20`);
-  for (const [name, value] of fields) check(!/[\r\n]/.test(name + value), 'CR or LF inside a parsed header');
-  return JSON.stringify([head.kind === 'request' ? [head.method, head.target] : [head.status], fields]);
+  return JSON.stringify([head.kind === 'request' ? [head.method, head.target, head.version] : [head.status, head.reason, head.version], [...head.headers.entries()]]);
 }
 
-/** HTTP head parser target: no throw, documented statuses, limits hold, and any split gives the same verdict. */
+function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  return Uint8Array.from(chunks.flatMap((c) => Array.from(c)));
+}
+
+/** HTTP head parser target: no throw, documented statuses, heads true to the input, limits hold, and any split gives the same verdict. */
 export function fuzzHttpHead(input: Uint8Array, cuts: readonly number[], kind: 'request' | 'response'): void {
-  const whole = runHead(kind, [input]);
-  const split = runHead(kind, chunked(input, cuts));
-  // A split can only change "head too large" timing, never a complete head's content.
-  if (!whole.startsWith('error 431') && !split.startsWith('error 431')) check(whole === split, `split changed the verdict: ${whole} vs ${split}`);
+  const whole = runHead(kind, input, [input]);
+  const split = runHead(kind, input, chunked(input, cuts));
+  // Limits are enforced at the byte that breaks them, so no verdict may depend on the split.
+  check(whole === split, `split changed the verdict: ${whole} vs ${split}`);
 }
 
 /** Every target, by name, as the runner and the test call them. */
