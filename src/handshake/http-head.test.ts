@@ -137,3 +137,19 @@ describe('start line judged at its CRLF', () => {
     expect(parser.push(new TextEncoder().encode('HTTP/1.1 101 Switching Protocols\r\n'))).toEqual({ done: false });
   });
 });
+
+describe('head size limit counts every byte, the final LF included', () => {
+  const head = (size: number) => {
+    const start = 'GET / HTTP/1.1\r\nX: ';
+    return enc(start + 'a'.repeat(size - start.length - 4) + '\r\n\r\n');
+  };
+  it('accepts a head of exactly maxHeadSize bytes and refuses one byte more, however it is split', () => {
+    for (const split of [1, 7, 2047, 2048, 4096]) {
+      const ok = head(2048);
+      const over = head(2049);
+      const chunks = (b: Uint8Array) => (split >= b.length ? [b] : [b.subarray(0, split), b.subarray(split)]);
+      expect(parseAll<RequestHead>('request', chunks(ok), { maxHeadSize: 2048 })).toMatchObject({ done: true, head: { method: 'GET' } });
+      expect(parseAll<RequestHead>('request', chunks(over), { maxHeadSize: 2048 })).toMatchObject({ done: true, error: { status: 431 } });
+    }
+  });
+});

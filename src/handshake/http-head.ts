@@ -135,6 +135,8 @@ export class HttpHeadParser<T extends RequestHead | ResponseHead> {
         return this.incomplete(inPlace, chunk);
       }
       if (bytes[i + 1] !== LF) return this.fail(400, 'CR without LF in head');
+      // The LF counts toward the head size too.
+      if (i + 1 >= this.maxHeadSize) return this.fail(431, 'head too large');
       const lineLength = i - this.lineStart;
       if (lineLength === 0) {
         if (this.startLineEnd === -1) return this.fail(400, 'empty start line');
