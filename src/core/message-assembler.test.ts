@@ -19,7 +19,7 @@ function feed(a: MessageAssembler, opcode: number, fin: boolean, payload: Uint8A
 
 describe('MessageAssembler sequencing (§5.4)', () => {
   it('joins fragments', () => {
-    const a = new MessageAssembler({ maxMessageSize: 100, maxFragments: 10 });
+    const a = new MessageAssembler({ maxPayload: 100, maxFragments: 10 });
     expect(feed(a, Opcode.Text, false, bytes('Hel'))).toBeNull();
     expect(a.inMessage).toBe(true);
     const m = feed(a, Opcode.Continuation, true, bytes('lo')) as Message;
@@ -28,36 +28,36 @@ describe('MessageAssembler sequencing (§5.4)', () => {
     expect(a.inMessage).toBe(false);
   });
   it('rejects a continuation without a message', () => {
-    const a = new MessageAssembler({ maxMessageSize: 100, maxFragments: 10 });
+    const a = new MessageAssembler({ maxPayload: 100, maxFragments: 10 });
     expect((a.frameStart(Opcode.Continuation, true, 0, 1) as WebSocketError).code).toBe(ErrorCode.UnexpectedContinuation);
   });
   it('rejects a new data frame inside a fragmented message', () => {
-    const a = new MessageAssembler({ maxMessageSize: 100, maxFragments: 10 });
+    const a = new MessageAssembler({ maxPayload: 100, maxFragments: 10 });
     feed(a, Opcode.Binary, false, bytes('a'));
     expect((a.frameStart(Opcode.Text, true, 0, 1) as WebSocketError).code).toBe(ErrorCode.ExpectedContinuation);
   });
   it('rejects RSV on a continuation frame', () => {
-    const a = new MessageAssembler({ maxMessageSize: 100, maxFragments: 10, messageRsv: 0x40 });
+    const a = new MessageAssembler({ maxPayload: 100, maxFragments: 10, messageRsv: 0x40 });
     feed(a, Opcode.Binary, false, bytes('a'), 0x40);
     expect((a.frameStart(Opcode.Continuation, true, 0x40, 1) as WebSocketError).code).toBe(ErrorCode.UnexpectedRsvBits);
   });
   it('marks a message compressed when its first frame has the extension bit and skips UTF-8 checks', () => {
-    const a = new MessageAssembler({ maxMessageSize: 100, maxFragments: 10, messageRsv: 0x40 });
+    const a = new MessageAssembler({ maxPayload: 100, maxFragments: 10, messageRsv: 0x40 });
     const m = feed(a, Opcode.Text, true, Uint8Array.of(0xff), 0x40) as Message;
     expect(m.compressed).toBe(true);
   });
 });
 
 describe('MessageAssembler limits', () => {
-  it('rejects a message over maxMessageSize from the frame header, before payload', () => {
-    const a = new MessageAssembler({ maxMessageSize: 10, maxFragments: 10 });
+  it('rejects a message over maxPayload from the frame header, before payload', () => {
+    const a = new MessageAssembler({ maxPayload: 10, maxFragments: 10 });
     expect(feed(a, Opcode.Binary, false, new Uint8Array(6))).toBeNull();
     const e = a.frameStart(Opcode.Continuation, true, 0, 5) as WebSocketError;
     expect(e.code).toBe(ErrorCode.MessageTooBig);
     expect(e.closeCode).toBe(1009);
   });
   it('counts empty fragments against maxFragments', () => {
-    const a = new MessageAssembler({ maxMessageSize: 10, maxFragments: 3 });
+    const a = new MessageAssembler({ maxPayload: 10, maxFragments: 3 });
     expect(feed(a, Opcode.Binary, false, new Uint8Array(0))).toBeNull();
     expect(feed(a, Opcode.Continuation, false, new Uint8Array(0))).toBeNull();
     expect(feed(a, Opcode.Continuation, false, new Uint8Array(0))).toBeNull();
@@ -66,18 +66,18 @@ describe('MessageAssembler limits', () => {
     expect(e.closeCode).toBe(1009);
   });
   it('fails invalid UTF-8 in the piece that contains it, before the frame ends', () => {
-    const a = new MessageAssembler({ maxMessageSize: 100, maxFragments: 10 });
+    const a = new MessageAssembler({ maxPayload: 100, maxFragments: 10 });
     a.frameStart(Opcode.Text, true, 0, 8);
     expect(a.framePayload(bytes('abc'))).toBeNull();
     expect((a.framePayload(Uint8Array.of(0xed, 0xa0)) as WebSocketError).closeCode).toBe(1007);
   });
   it('fails text that ends inside a character with 1007', () => {
-    const a = new MessageAssembler({ maxMessageSize: 100, maxFragments: 10 });
+    const a = new MessageAssembler({ maxPayload: 100, maxFragments: 10 });
     expect((feed(a, Opcode.Text, true, Uint8Array.of(0x61, 0xe2, 0x82)) as WebSocketError).closeCode).toBe(1007);
   });
   it('uses the whole-buffer validator for a text message in one piece', () => {
     let calls = 0;
-    const a = new MessageAssembler({ maxMessageSize: 100, maxFragments: 10, isUtf8: () => (calls++, true) });
+    const a = new MessageAssembler({ maxPayload: 100, maxFragments: 10, isUtf8: () => (calls++, true) });
     feed(a, Opcode.Text, true, bytes('abc'));
     expect(calls).toBe(1);
   });
@@ -87,7 +87,7 @@ describe('MessageAssembler limits', () => {
       fc.property(
         fc.array(fc.record({ size: fc.oneof(fc.nat(8), fc.nat(5000)), backing: fc.nat(70000) }), { minLength: 1, maxLength: 200 }),
         (pieces) => {
-          const a = new MessageAssembler({ maxMessageSize: 1 << 30, maxFragments: 1000 });
+          const a = new MessageAssembler({ maxPayload: 1 << 30, maxFragments: 1000 });
           a.frameStart(Opcode.Binary, false, 0, 0);
           a.frameEnd();
           let payload = 0;
@@ -123,7 +123,7 @@ describe('MessageAssembler UTF-8 with a whole-buffer validator', () => {
   it('gives the TextDecoder verdict for a frame split into pieces at any points', () => {
     fc.assert(
       fc.property(text, fc.array(fc.nat(), { maxLength: 6 }), (bytes, rawCuts) => {
-        const a = new MessageAssembler({ maxMessageSize: 1 << 20, maxFragments: 10, isUtf8: reference });
+        const a = new MessageAssembler({ maxPayload: 1 << 20, maxFragments: 10, isUtf8: reference });
         const cuts = [...new Set(rawCuts.map((c) => c % (bytes.length + 1)))].sort((x, y) => x - y);
         let verdict = a.frameStart(Opcode.Text, true, 0, bytes.length) === null;
         let start = 0;

@@ -1,6 +1,6 @@
 /**
  * Reassembles data frames into messages (RFC 6455 §5.4) and enforces the message-level rules:
- * continuation order, `maxMessageSize` checked from each frame header before its payload is
+ * continuation order, `maxPayload` checked from each frame header before its payload is
  * accepted, `maxFragments` (empty fragments count too), and UTF-8 validity of text, checked
  * incrementally as each piece of payload arrives so invalid text fails fast (§8.1). It bounds the
  * memory a message in progress can pin: small payload pieces are coalesced into shared buffers and
@@ -28,7 +28,7 @@ export interface Message {
 /** Limits and helpers of a {@link MessageAssembler}. */
 export interface MessageAssemblerOptions {
   /** Largest message payload, in bytes. */
-  readonly maxMessageSize: number;
+  readonly maxPayload: number;
   /** Most frames one message may have, empty ones included. */
   readonly maxFragments: number;
   /** Allocator for reassembly buffers. */
@@ -44,7 +44,7 @@ const COALESCE_LIMIT = 4096;
 
 /** Assembles the data frames of one direction of one connection. */
 export class MessageAssembler {
-  private readonly maxMessageSize: number;
+  private readonly maxPayload: number;
   private readonly maxFragments: number;
   private readonly allocate: Allocate;
   private readonly isUtf8: ((bytes: Uint8Array) => boolean) | null;
@@ -69,7 +69,7 @@ export class MessageAssembler {
 
   /** @param options - limits and helpers */
   constructor(options: MessageAssemblerOptions) {
-    this.maxMessageSize = options.maxMessageSize;
+    this.maxPayload = options.maxPayload;
     this.maxFragments = options.maxFragments;
     this.allocate = options.allocate ?? allocateZeroed;
     this.isUtf8 = options.isUtf8 ?? null;
@@ -116,7 +116,7 @@ export class MessageAssembler {
       return new WebSocketError(ErrorCode.TooManyFragments, 'message has too many fragments');
     }
     this.size += length;
-    if (this.size > this.maxMessageSize) {
+    if (this.size > this.maxPayload) {
       return new WebSocketError(ErrorCode.MessageTooBig, 'message too big');
     }
     this.frameLength = length;

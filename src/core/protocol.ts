@@ -173,7 +173,7 @@ export class Protocol {
     this.currentState = State.Open;
 
     this.assembler = new MessageAssembler({
-      maxMessageSize: maxPayload,
+      maxPayload,
       maxFragments,
       allocate,
       ...(options.isUtf8 === undefined ? {} : { isUtf8: options.isUtf8 }),

@@ -196,37 +196,26 @@ export class ZlibEngine implements DeflateEngine {
   }
 }
 
+/** Compress `data` and end with a sync flush. */
 function runDeflate(deflater: DeflateRaw, data: Uint8Array, done: (result: EngineResult) => void): void {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  let finished = false;
-  const finish = (result: EngineResult) => {
-    if (finished) return;
-    finished = true;
-    deflater.off('data', onData);
-    deflater.off('error', onError);
-    done(result);
-  };
-  const onData = (chunk: Buffer) => {
-    chunks.push(chunk);
-    total += chunk.length;
-  };
-  const onError = (error: Error) => finish(error);
-  deflater.on('data', onData);
-  deflater.on('error', onError);
-  deflater.write(data);
-  deflater.flush(constants.Z_SYNC_FLUSH, () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
+  runStream(deflater, data, null, Number.POSITIVE_INFINITY, done);
 }
 
+/** Inflate `data` then `tail`, stopping with {@link OUTPUT_LIMIT} as soon as the output passes `max`. */
 function runInflate(inflater: InflateRaw, data: Uint8Array, tail: Uint8Array, max: number, done: (result: EngineResult) => void): void {
+  runStream(inflater, data, tail, max, done);
+}
+
+/** Write `data` (and `tail`) through a zlib stream, flush, and collect the output once. */
+function runStream(stream: DeflateRaw | InflateRaw, data: Uint8Array, tail: Uint8Array | null, max: number, done: (result: EngineResult) => void): void {
   const chunks: Buffer[] = [];
   let total = 0;
   let finished = false;
   const finish = (result: EngineResult) => {
     if (finished) return;
     finished = true;
-    inflater.off('data', onData);
-    inflater.off('error', onError);
+    stream.off('data', onData);
+    stream.off('error', onError);
     done(result);
   };
   const onData = (chunk: Buffer) => {
@@ -235,9 +224,9 @@ function runInflate(inflater: InflateRaw, data: Uint8Array, tail: Uint8Array, ma
     else chunks.push(chunk);
   };
   const onError = (error: Error) => finish((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError ? OUTPUT_LIMIT : error);
-  inflater.on('data', onData);
-  inflater.on('error', onError);
-  inflater.write(data);
-  inflater.write(tail);
-  inflater.flush(constants.Z_SYNC_FLUSH, () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
+  stream.on('data', onData);
+  stream.on('error', onError);
+  stream.write(data);
+  if (tail !== null) stream.write(tail);
+  stream.flush(constants.Z_SYNC_FLUSH, () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
 }
