@@ -77,14 +77,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   static readonly CLOSING = 2;
   /** The connection is closed. */
   static readonly CLOSED = 3;
-  /** The connection is being established. */
-  readonly CONNECTING = 0;
+  /** The connection is being established (on the prototype: no memory per connection). */
+  declare readonly CONNECTING: 0;
   /** The connection is open. */
-  readonly OPEN = 1;
+  declare readonly OPEN: 1;
   /** The closing handshake has started. */
-  readonly CLOSING = 2;
+  declare readonly CLOSING: 2;
   /** The connection is closed. */
-  readonly CLOSED = 3;
+  declare readonly CLOSED: 3;
 
   /** How binary messages are delivered: Node.js `Buffer` (default) or `ArrayBuffer`. */
   binaryType: 'nodebuffer' | 'arraybuffer' = 'nodebuffer';
@@ -391,6 +391,15 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     this.resolveClosed = null;
     this.emit('close', info.code, Buffer.from(info.reason));
   }
+}
+
+for (const [name, value] of [
+  ['CONNECTING', 0],
+  ['OPEN', 1],
+  ['CLOSING', 2],
+  ['CLOSED', 3],
+] as const) {
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
 }
 
 /**

@@ -510,3 +510,44 @@ describe('every callback settles exactly once when the connection ends', () => {
     expect(calls.every((n) => n === 1)).toBe(true);
   });
 });
+
+describe('pause() before reading starts', () => {
+  it('a pause() in the client open listener holds until resume()', async () => {
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    wss.on('connection', (ws) => ws.send('hello'));
+    const ws = new WebSocket(url);
+    const got: string[] = [];
+    ws.on('open', () => ws.pause());
+    ws.on('message', (d) => got.push(String(d)));
+    await next(ws, 'open');
+    await sleep(200);
+    expect(got).toEqual([]);
+    ws.resume();
+    await sleep(100);
+    expect(got).toEqual(['hello']);
+    ws.close();
+    await ws.closed;
+  });
+  it('a pause() in the server connection listener holds frames sent with the request', async () => {
+    const { wss, port } = await startServer();
+    cleanups.push(() => wss.close());
+    const got: string[] = [];
+    let server: WebSocket | undefined;
+    wss.on('connection', (ws) => {
+      server = ws;
+      ws.pause();
+      ws.on('message', (d) => got.push(String(d)));
+    });
+    const raw = await RawClient.open(port);
+    cleanups.push(() => raw.socket.destroy());
+    raw.write(Buffer.concat([Buffer.from(upgradeRequest('/'), 'latin1'), maskedFrame(1, 'first')]));
+    await sleep(100);
+    raw.write(maskedFrame(1, 'second'));
+    await sleep(200);
+    expect(got).toEqual([]);
+    server!.resume();
+    await sleep(100);
+    expect(got).toEqual(['first', 'second']);
+  });
+});

@@ -175,8 +175,8 @@ export function openClientHandshake(
     }
     finished = true;
     cleanup();
-    // Stop reading until the connection adopts the socket: frames right behind the 101 wait.
-    socket.pause();
+    // The connection adopts the socket in this same tick (after the 'open' listeners), so frames
+    // right behind the 101 cannot be read before it listens.
     done({
       ok: true,
       result: { transport: socket, head: result.rest, protocol: outcome.protocol, extensions: outcome.extensions, extensionsHeader: outcome.extensionsHeader },

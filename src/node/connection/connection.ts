@@ -22,7 +22,7 @@ import {
   WebSocketError,
 } from '../../core/index.js';
 import { PERMESSAGE_DEFLATE, type PerMessageDeflateExtension, PerMessageDeflateTransform } from '../../extensions/index.js';
-import { allocate, isUtf8Buffer, sharedMaskKeys } from '../platform.js';
+import { allocate, asBuffer, isUtf8Buffer, sharedMaskKeys } from '../platform.js';
 import type { ResolvedConnectionOptions } from './connection-options.js';
 import type { ResolvedDeflateConfig } from './deflate-options.js';
 import { IncomingPipeline, type IncomingSink } from './incoming-pipeline.js';
@@ -144,8 +144,9 @@ export class Connection implements OutgoingSink, IncomingSink {
     }
     this.outgoing = this.transform === null ? null : new OutgoingPipeline(this, this.transform);
     this.incoming = new IncomingPipeline(this.protocol, this.transform, this);
-    // Nothing is read until start(): the bytes behind the handshake wait for the listeners.
-    this.transport.pause();
+    // Nothing is read until start(), which the handshake's owner calls in the same tick (after the
+    // 'connection' or 'open' listeners ran): no read can happen in between, so the transport need
+    // not be paused here (a pause and resume would cost a tick per connection).
   }
 
   /**
@@ -172,12 +173,21 @@ export class Connection implements OutgoingSink, IncomingSink {
       this.heartbeatTimer = setTimeout(heartbeatTick, o.heartbeatInterval, this);
       this.heartbeatTimer.unref();
     }
+    // Reasons set before the start (a pause() in an 'open' or 'connection' listener) had no
+    // transport to pause yet: apply them now, before any byte is delivered.
+    this.pauseReasons &= ~PauseReason.NotStarted;
+    const held = this.pauseReasons !== 0;
+    if (held) transport.pause();
     const head = this.head;
     this.head = null;
-    if (head !== null) this.onData(head);
+    if (head !== null) {
+      // While paused, the bytes behind the handshake wait in the stream like the rest.
+      if (held && !transport.readableEnded) transport.unshift(asBuffer(head));
+      else this.onData(head);
+    }
     if (transport.readableEnded) this.onEnd();
     else if (transport.destroyed) this.onTransportClose();
-    this.resumeFor(PauseReason.NotStarted);
+    if (this.closedInfo === null && this.pauseReasons === 0) transport.resume();
   }
 
   // -- state (read from the core, never kept here) ---------------------------------------------
@@ -511,13 +521,13 @@ export class Connection implements OutgoingSink, IncomingSink {
       if ((transport.writableLength ?? 0) === 0 || !transport.writable) transport.destroy();
       else transport.once('finish', destroyTransport);
     }
-    const error = notOpenError(CLOSED);
+    // An error (with its stack trace) is made only when a callback is waiting for it.
     if (this.pendingCallbacks !== null) {
       const callbacks = this.pendingCallbacks;
       this.pendingCallbacks = null;
-      process.nextTick(settleAll, callbacks, error);
+      process.nextTick(settleAll, callbacks, notOpenError(CLOSED));
     }
-    this.outgoing?.abort(error);
+    if (this.outgoing?.busy === true) this.outgoing.abort(notOpenError(CLOSED));
     this.transform?.close();
     this.owner?.connectionClosed(this);
     this.host.onClosed(info);

@@ -39,14 +39,13 @@ export class HeldInput {
     return held;
   }
 
-  /** Stop holding: the socket is paused again and the held bytes are handed back. */
+  /** Stop holding and hand the held bytes back; the caller adopts the socket in this same tick. */
   finish(): Buffer {
     const socket = this.socket;
     socket.off('data', heldOnData);
     socket.off('end', heldOnEnd);
     socket.off('close', heldOnEnd);
     (socket as HoldingSocket)[HELD] = undefined;
-    socket.pause();
     const chunks = this.chunks;
     this.chunks = [];
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size);

@@ -1,8 +1,8 @@
 /**
  * The standalone listener: a `node:net` server (or `node:tls` for wss) that reads each new
  * connection's upgrade request with the limited, linear-time sans-I/O head parser and hands the
- * finished head, with the bytes read past it, to the server, pausing the socket at the handover
- * so nothing is read (or lost) until the accept pipeline decides. One sweep timer enforces the
+ * finished head, with the bytes read past it, to the server in the same tick as the read, so the
+ * accept pipeline takes the socket over before another byte can arrive (nothing is lost). One sweep timer enforces the
  * handshake deadline for every pending socket (slowloris), counted from the TCP accept, so in
  * TLS mode it covers the TLS handshake too; TLS failures are destroyed. It knows nothing of
  * WebSockets beyond the request head.
@@ -14,7 +14,7 @@ import { rejectUpgrade } from './rejection.js';
 
 /** What the listener hands over. */
 export interface ListenerHost {
-  /** A socket's request head arrived (complete, or rejected by the parser). The socket is paused. */
+  /** A socket's request head arrived (complete, or rejected by the parser); take the socket over in this tick. */
   requestHead(socket: Socket, result: Exclude<HttpHeadResult<RequestHead>, { done: false }>): void;
   listening(): void;
   error(error: Error): void;
@@ -158,8 +158,8 @@ export class StandaloneListener {
     const result = pending.parser!.push(chunk);
     if (!result.done) return;
     this.untrack(socket);
-    // Nothing more is read until the accept pipeline decides.
-    socket.pause();
+    // The accept pipeline takes the socket over in this same tick (a synchronous upgrade adopts it,
+    // an async verify holds its input), so no byte can arrive in between and be lost.
     this.host.requestHead(socket, result);
   }
 
