@@ -25,7 +25,7 @@ import { PERMESSAGE_DEFLATE, type PerMessageDeflateExtension, PerMessageDeflateT
 import { allocate, asBuffer, isUtf8Buffer, sharedMaskKeys } from '../platform.js';
 import type { ResolvedConnectionOptions } from './connection-options.js';
 import type { ResolvedDeflateConfig } from './deflate-options.js';
-import { IncomingPipeline, type IncomingSink } from './incoming-pipeline.js';
+import { drainIncoming, type IncomingSink } from './incoming-pipeline.js';
 import { OutgoingPipeline, type OutgoingSink, type SendCallback } from './outgoing-pipeline.js';
 import { PauseReason } from './pause-reasons.js';
 import { ZlibEngine } from './zlib-engine.js';
@@ -73,6 +73,15 @@ const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
+// Bits of Connection.flags.
+const FLUSH_SCHEDULED = 1;
+/** Inside pump(): sends are written by the flush that follows, not by a microtask. */
+const PUMPING = 2;
+const ABOVE_HIGH_WATER = 4;
+const AWAITING_PONG = 8;
+const INFLATING = 16;
+const DELIVERING = 32;
+
 /** Output batches up to this size are copied into one buffer and written with one `write`. */
 const COALESCE_LIMIT = 64 * 1024;
 
@@ -101,23 +110,20 @@ export class Connection implements OutgoingSink, IncomingSink {
   /** The facade events go to. */
   readonly host: ConnectionHost;
   private readonly options: ResolvedConnectionOptions;
-  private readonly transform: PerMessageDeflateTransform | null;
-  private readonly threshold: number;
+  /** permessage-deflate, when negotiated. */
+  readonly transform: PerMessageDeflateTransform | null;
   /** The ordered send pipeline; only a connection that compresses needs one. */
   private readonly outgoing: OutgoingPipeline | null;
-  private readonly incoming: IncomingPipeline;
   private head: Uint8Array | null;
   private pauseReasons: number = PauseReason.NotStarted;
   private pendingCallbacks: SendCallback[] | null = null;
-  private flushScheduled = false;
-  private delivering = false;
+  /** FLUSH_SCHEDULED, PUMPING, ABOVE_HIGH_WATER, AWAITING_PONG, INFLATING, DELIVERING bits: one field, not six. */
+  private flags = 0;
   /** Payload bytes handed to the core and not yet written. */
   private queuedBytes = 0;
-  private aboveHighWater = false;
   private closeTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastReceived = 0;
-  private awaitingPong = false;
   private closedInfo: ClosedInfo | null = null;
 
   /**
@@ -137,13 +143,11 @@ export class Connection implements OutgoingSink, IncomingSink {
     const pmd = extensions.find((e): e is PerMessageDeflateExtension => e.name === PERMESSAGE_DEFLATE);
     if (pmd !== undefined && deflate !== null) {
       this.transform = new PerMessageDeflateTransform(pmd, new ZlibEngine(pmd, deflate), options.maxPayload);
-      this.threshold = deflate.threshold;
+      this.outgoing = new OutgoingPipeline(this, this.transform, deflate.threshold);
     } else {
       this.transform = null;
-      this.threshold = 0;
+      this.outgoing = null;
     }
-    this.outgoing = this.transform === null ? null : new OutgoingPipeline(this, this.transform);
-    this.incoming = new IncomingPipeline(this.protocol, this.transform, this);
     // Nothing is read until start(), which the handshake's owner calls in the same tick (after the
     // 'connection' or 'open' listeners ran): no read can happen in between, so the transport need
     // not be paused here (a pause and resume would cost a tick per connection).
@@ -211,7 +215,23 @@ export class Connection implements OutgoingSink, IncomingSink {
 
   /** Whether `send` last reported the high-water mark and `'drain'` is still to come. */
   get needsDrain(): boolean {
-    return this.aboveHighWater;
+    return (this.flags & ABOVE_HIGH_WATER) !== 0;
+  }
+
+  /** @internal IncomingSink: a message is being inflated. */
+  get inflatingNow(): boolean {
+    return (this.flags & INFLATING) !== 0;
+  }
+  set inflatingNow(value: boolean) {
+    this.flags = value ? this.flags | INFLATING : this.flags & ~INFLATING;
+  }
+
+  /** @internal IncomingSink: events are being delivered. */
+  get deliveringNow(): boolean {
+    return (this.flags & DELIVERING) !== 0;
+  }
+  set deliveringNow(value: boolean) {
+    this.flags = value ? this.flags | DELIVERING : this.flags & ~DELIVERING;
   }
 
   /** Whether the application paused reading. */
@@ -232,7 +252,7 @@ export class Connection implements OutgoingSink, IncomingSink {
     if (transform !== null && outgoing !== null) {
       // A continuation of a fragmented message (sent, or still waiting) is never compressed alone.
       const continuing = outgoing.lastUnfinished ?? this.protocol.sendingFragment;
-      const compress = fin && !continuing && compressAllowed && bytes.length >= this.threshold && transform.canCompress;
+      const compress = fin && !continuing && compressAllowed && bytes.length >= outgoing.threshold && transform.canCompress;
       if (compress || outgoing.busy) {
         outgoing.push(bytes, binary, fin, compress, callback);
         return this.belowHighWater();
@@ -304,26 +324,26 @@ export class Connection implements OutgoingSink, IncomingSink {
   }
 
   private scheduleFlush(): void {
-    if (!this.delivering && !this.flushScheduled) {
-      this.flushScheduled = true;
+    if ((this.flags & (PUMPING | FLUSH_SCHEDULED)) === 0) {
+      this.flags |= FLUSH_SCHEDULED;
       queueMicrotask(() => this.flush());
     }
   }
 
   private belowHighWater(): boolean {
     if (this.bufferedAmount < this.options.highWaterMark) return true;
-    this.aboveHighWater = true;
+    this.flags |= ABOVE_HIGH_WATER;
     return false;
   }
 
   /** Write everything the core has queued, in one batch. */
   private flush(): void {
-    this.flushScheduled = false;
+    this.flags &= ~FLUSH_SCHEDULED;
     const p = this.protocol;
     const transport = this.transport;
     // An owed close frame waits while messages accepted before it are still being compressed,
     // or while delivery is held by an inflating message whose reply must go first (§5.5.1).
-    const output = p.dataToSend((this.outgoing?.busy ?? false) || this.incoming.busy);
+    const output = p.dataToSend((this.outgoing?.busy ?? false) || (this.flags & INFLATING) !== 0);
     const callbacks = this.pendingCallbacks;
     this.pendingCallbacks = null;
     this.queuedBytes = 0;
@@ -370,7 +390,7 @@ export class Connection implements OutgoingSink, IncomingSink {
       return;
     }
     if (buffered >= this.options.highWaterMark) {
-      this.aboveHighWater = true;
+      this.flags |= ABOVE_HIGH_WATER;
       // The peer is not reading what we write: stop reading what it sends, so a slow reader (of
       // an echo, say) cannot make our output grow.
       this.pauseFor(PauseReason.PeerNotReading);
@@ -396,7 +416,7 @@ export class Connection implements OutgoingSink, IncomingSink {
   onData(chunk: Uint8Array): void {
     if (this.heartbeatTimer !== null) {
       this.lastReceived = Date.now();
-      this.awaitingPong = false;
+      this.flags &= ~AWAITING_PONG;
     }
     this.protocol.receiveData(chunk);
     this.pump();
@@ -418,8 +438,8 @@ export class Connection implements OutgoingSink, IncomingSink {
   /** @internal */
   onDrain(): void {
     this.resumeFor(PauseReason.PeerNotReading);
-    if (this.aboveHighWater && this.bufferedAmount < this.options.highWaterMark) {
-      this.aboveHighWater = false;
+    if ((this.flags & ABOVE_HIGH_WATER) !== 0 && this.bufferedAmount < this.options.highWaterMark) {
+      this.flags &= ~ABOVE_HIGH_WATER;
       this.host.onDrain();
     }
   }
@@ -439,12 +459,12 @@ export class Connection implements OutgoingSink, IncomingSink {
     if (silent < interval) {
       // Something arrived meanwhile: proof of life. Look again when the interval since then ends.
       this.heartbeatTimer = setTimeout(heartbeatTick, interval - silent, this);
-    } else if (this.awaitingPong) {
+    } else if ((this.flags & AWAITING_PONG) !== 0) {
       // Nothing at all for an interval after our ping: a zombie or half-open connection.
       this.transport.destroy();
       return;
     } else {
-      this.awaitingPong = true;
+      this.flags |= AWAITING_PONG;
       this.sendControl(true, EMPTY, undefined);
       this.lastReceived = Date.now(); // the wait for an answer starts now
       this.heartbeatTimer = setTimeout(heartbeatTick, interval, this);
@@ -454,11 +474,11 @@ export class Connection implements OutgoingSink, IncomingSink {
 
   /** Deliver what the core decoded, then write what that produced. */
   private pump(): void {
-    this.delivering = true;
+    this.flags |= PUMPING;
     try {
-      this.incoming.drain();
+      drainIncoming(this);
     } finally {
-      this.delivering = false;
+      this.flags &= ~PUMPING;
     }
     if (this.closedInfo === null || this.pendingCallbacks !== null) this.flush();
   }

@@ -48,10 +48,12 @@ export class OutgoingPipeline {
   /**
    * @param sink - where finished messages go
    * @param transform - permessage-deflate, or null when it was not negotiated
+   * @param threshold - messages smaller than this many bytes are sent uncompressed
    */
   constructor(
     private readonly sink: OutgoingSink,
     private readonly transform: PerMessageDeflateTransform | null,
+    readonly threshold = 0,
   ) {}
 
   /** Whether anything waits (then every new send must wait too, to keep the order). */
