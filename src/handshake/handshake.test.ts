@@ -134,3 +134,19 @@ describe('§4.1 client request and response validation', () => {
     expect((result as WebSocketError).code).toBe(code);
   });
 });
+
+describe('isSameOrigin', () => {
+  it('compares host and port, with default ports written or not', async () => {
+    const { isSameOrigin } = await import('./server-handshake.js');
+    expect(isSameOrigin('https://example.com', 'example.com')).toBe(true);
+    expect(isSameOrigin('https://example.com', 'example.com:443')).toBe(true);
+    expect(isSameOrigin('http://example.com:8080', 'EXAMPLE.com:8080')).toBe(true);
+    expect(isSameOrigin('http://[::1]:8080', '[::1]:8080')).toBe(true);
+    expect(isSameOrigin('https://example.com', 'example.com:80')).toBe(false);
+    expect(isSameOrigin('https://evil.example', 'example.com')).toBe(false);
+    expect(isSameOrigin('null', 'example.com')).toBe(false);
+    expect(isSameOrigin('https://example.com/path', 'example.com')).toBe(false);
+    expect(isSameOrigin('https://user@example.com', 'example.com')).toBe(false);
+    expect(isSameOrigin('https://example.com', undefined)).toBe(false);
+  });
+});

@@ -10,6 +10,7 @@ export {
   acceptResponse,
   assertHeader,
   type HandshakeRejection,
+  isSameOrigin,
   negotiateExtensions,
   rejectionResponse,
   type UpgradeRequestChecks,

@@ -36,8 +36,12 @@ export interface HandshakeRejection {
 
 /** Checks applied to every request. */
 export interface UpgradeRequestChecks {
-  /** Allowed `Origin` values (exact, case-insensitive) or a predicate; others get 403. Default: any. */
-  readonly origins?: readonly string[] | ((origin: string | undefined) => boolean);
+  /**
+   * Allowed `Origin` values (exact, case-insensitive), a predicate, or `'*'` for any; others get
+   * 403. Default: same-origin, i.e. a request with an `Origin` is accepted only when the origin's
+   * host and port are the request's `Host`; a request without `Origin` (not from a browser) is accepted.
+   */
+  readonly origins?: '*' | readonly string[] | ((origin: string | undefined) => boolean);
 }
 
 const NONE: readonly string[] = [];
@@ -79,11 +83,15 @@ export function validateUpgradeRequest(head: RequestHead, checks: UpgradeRequest
   if (typeof key !== 'string' || !isValidKey(key)) return reject(400, 'invalid Sec-WebSocket-Key');
   const origin = h.getSingle('origin');
   if (origin === null) return reject(400, 'repeated Origin header');
-  if (checks.origins !== undefined) {
-    const allowed =
-      typeof checks.origins === 'function'
-        ? checks.origins(origin)
-        : origin !== undefined && checks.origins.some((o) => o.toLowerCase() === origin.toLowerCase());
+  const origins = checks.origins;
+  if (origins === undefined) {
+    // Cross-site WebSocket hijacking: a page on another site opening a connection with the user's
+    // cookies. Browsers always send Origin, so a same-origin check by default stops it.
+    if (origin !== undefined && !isSameOrigin(origin, h.get('host'))) {
+      return reject(403, 'cross-origin request refused: set the server option "origins" to allow this origin');
+    }
+  } else if (origins !== '*') {
+    const allowed = typeof origins === 'function' ? origins(origin) : origin !== undefined && origins.some((o) => o.toLowerCase() === origin.toLowerCase());
     // "If the server does not validate the origin, it SHOULD respond with an HTTP 403" (§4.2.2)
     if (!allowed) return reject(403, 'origin not allowed');
   }
@@ -183,4 +191,28 @@ export function assertHeader(name: string, value: string): void {
     const c = value.charCodeAt(i);
     if (c === 0x0d || c === 0x0a || c === 0) throw new TypeError(`invalid character in header ${name}`);
   }
+}
+
+/**
+ * Whether an `Origin` (`scheme://host[:port]`, RFC 6454) names the same host and port as a `Host`
+ * header. Default ports (80 for http/ws, 443 for https/wss) may be written or left out on either
+ * side. `null` and anything without a scheme is never same-origin. Linear-time, no regex.
+ */
+export function isSameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const sep = origin.indexOf('://');
+  if (sep <= 0) return false;
+  const scheme = origin.slice(0, sep).toLowerCase();
+  const defaultPort = scheme === 'https' || scheme === 'wss' ? '443' : scheme === 'http' || scheme === 'ws' ? '80' : null;
+  if (defaultPort === null) return false;
+  const authority = origin.slice(sep + 3);
+  if (authority.length === 0 || authority.includes('/') || authority.includes('@')) return false;
+  return withPort(authority.toLowerCase(), defaultPort) === withPort(host.trim().toLowerCase(), defaultPort);
+}
+
+/** `host[:port]` with the port written out. */
+function withPort(authority: string, defaultPort: string): string {
+  const bracket = authority.lastIndexOf(']');
+  const colon = authority.lastIndexOf(':');
+  return colon > bracket ? authority : `${authority}:${defaultPort}`;
 }

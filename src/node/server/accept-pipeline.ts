@@ -21,6 +21,7 @@ import {
   type ValidUpgradeRequest,
   validateUpgradeRequest,
 } from '../../handshake/index.js';
+import { clientAddress, type OpenTicket, type TrustProxy } from '../../policy/index.js';
 import type { Connection, ConnectionOwner } from '../connection/connection.js';
 import type { ResolvedConnectionOptions } from '../connection/connection-options.js';
 import type { ResolvedDeflateConfig } from '../connection/deflate-options.js';
@@ -32,7 +33,7 @@ import type { AnyUpgradeRequest, VerifyClientInfo, VerifyResult } from './upgrad
 
 /** The hooks of the accept pipeline (from the server's options). */
 export interface AcceptHooks {
-  readonly origins: readonly string[] | ((origin: string | undefined) => boolean) | undefined;
+  readonly origins: '*' | readonly string[] | ((origin: string | undefined) => boolean) | undefined;
   readonly verify: ((request: AnyUpgradeRequest) => VerifyResult | Promise<VerifyResult>) | undefined;
   readonly verifyClient:
     | ((info: VerifyClientInfo) => boolean)
@@ -42,11 +43,17 @@ export interface AcceptHooks {
 }
 
 /** What the pipeline needs from its server. */
-export interface AcceptHost extends ConnectionOwner {
+export interface AcceptHost {
   /** The server is shutting down: refuse with 503. */
   readonly closing: boolean;
-  /** Whether one more connection fits under `maxConnections`. */
-  hasCapacity(): boolean;
+  /** Whether one more connection from `address` (and `user`) fits; the refusal otherwise. */
+  checkAdmission(address: string, user: string | undefined): true | AdmissionAnswer;
+  /** Take an open-connection slot, or get the refusal. */
+  admit(address: string, user: string | undefined): OpenTicket | AdmissionAnswer;
+  /** The socket's opening is over (adopted, refused or gone): give its handshake slot back. */
+  endPending(socket: Duplex): void;
+  /** The owner told when an admitted connection closes. */
+  ownerFor(ticket: OpenTicket): ConnectionOwner;
   /** ws's 'headers' event; returns the lines to send (possibly changed by listeners). */
   responseHeaders(lines: string[], request: AnyUpgradeRequest): string[] | null;
   /** A new connection was adopted (before its 'connection' callback). */
@@ -55,9 +62,18 @@ export interface AcceptHost extends ConnectionOwner {
   reportError(error: Error): void;
 }
 
+/** A refusal by admission: status, reason and `Retry-After`. */
+export interface AdmissionAnswer {
+  readonly ok: false;
+  readonly status: number;
+  readonly reason: string;
+  readonly retryAfter: number | undefined;
+}
+
 /** Settings the pipeline applies to every accepted connection. */
 export interface AcceptSettings {
   readonly hooks: AcceptHooks;
+  readonly trustProxy: TrustProxy;
   readonly connection: ResolvedConnectionOptions;
   readonly deflate: ResolvedDeflateConfig | null;
   readonly negotiators: readonly ExtensionNegotiator[];
@@ -84,11 +100,18 @@ export class AcceptPipeline {
       const valid = validateUpgradeRequest(head, hooks.origins === undefined ? {} : { origins: hooks.origins });
       if (!valid.ok) return rejectWith(socket, valid);
       if (this.host.closing) return rejectUpgrade(socket, 503, 'server shutting down');
-      if (!this.host.hasCapacity()) return rejectUpgrade(socket, 503, 'too many connections');
+      const address = clientAddress(
+        (socket as { remoteAddress?: string }).remoteAddress ?? '',
+        head.headers.get('x-forwarded-for'),
+        head.headers.get('forwarded'),
+        this.settings.trustProxy,
+      );
+      const early = this.host.checkAdmission(address, undefined);
+      if (early !== true) return refuseAdmission(socket, early);
       const verdict = this.runVerify(request, valid.origin, secure);
       if (!(verdict instanceof Promise)) {
         // A synchronous verdict (or none) completes the upgrade in this tick, with no promise.
-        this.finish(verdict, valid, request, socket, rest, done);
+        this.finish(verdict, valid, request, socket, rest, address, done);
         return;
       }
       const held = HeldInput.start(socket, rest, this.settings.connection.highWaterMark);
@@ -100,7 +123,7 @@ export class AcceptPipeline {
             socket.destroy();
             return;
           }
-          this.finish(result, valid, request, socket, bytes, done);
+          this.finish(result, valid, request, socket, bytes, address, done);
         },
         (error: unknown) => {
           held.finish();
@@ -112,7 +135,15 @@ export class AcceptPipeline {
     }
   }
 
-  private finish(verdict: VerifyResult, valid: ValidUpgradeRequest, request: AnyUpgradeRequest, socket: Duplex, rest: Buffer, done: AcceptedCallback): void {
+  private finish(
+    verdict: VerifyResult,
+    valid: ValidUpgradeRequest,
+    request: AnyUpgradeRequest,
+    socket: Duplex,
+    rest: Buffer,
+    address: string,
+    done: AcceptedCallback,
+  ): void {
     let adoptedPair: { ws: WebSocket; connection: Connection };
     try {
       if (socket.destroyed || !socket.writable || socket.readableEnded) {
@@ -144,10 +175,10 @@ export class AcceptPipeline {
         }
       }
       if (this.host.closing) return rejectUpgrade(socket, 503, 'server shutting down');
-      if (!this.host.hasCapacity()) return rejectUpgrade(socket, 503, 'too many connections');
-
       const negotiated = negotiateExtensions(valid.extensionOffers, this.settings.negotiators);
       if (!negotiated.ok) return rejectWith(socket, negotiated);
+      const ticket = this.host.admit(address, userKeyOf(user));
+      if (!ticket.ok) return refuseAdmission(socket, ticket);
       const response = acceptResponse(valid.key, sha1, protocol === '' ? undefined : protocol, negotiated.responses, extraHeaders);
       const lines = this.host.responseHeaders(response.slice(0, -4).split('\r\n'), request);
       socket.write(lines === null ? response : lines.join('\r\n') + '\r\n\r\n');
@@ -157,8 +188,9 @@ export class AcceptPipeline {
         valid.head.target,
         this.settings.connection,
         this.settings.deflate,
-        this.host,
+        this.host.ownerFor(ticket),
       );
+      this.host.endPending(socket);
       ws.user = user;
       this.host.adopted(ws, connection);
       adoptedPair = { ws, connection };
@@ -198,3 +230,15 @@ export class AcceptPipeline {
 
 /** The socket type hooks see (a Duplex from a framework is passed through as is). */
 export type UpgradeSocket = Socket | Duplex;
+
+/** Answer an admission refusal: 429 with `Retry-After`, or 503. */
+function refuseAdmission(socket: Duplex, answer: AdmissionAnswer): void {
+  rejectUpgrade(socket, answer.status, answer.reason, answer.retryAfter === undefined ? [] : [['Retry-After', String(answer.retryAfter)]]);
+}
+
+/** The per-user key of a `verify` result's `user`: its `id` when that is a string or a number. */
+function userKeyOf(user: unknown): string | undefined {
+  if (typeof user !== 'object' || user === null) return undefined;
+  const id = (user as { id?: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}

@@ -12,11 +12,23 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
-import { CloseCode, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_SIZE, ErrorCode, WebSocketError } from '../../core/index.js';
+import {
+  CloseCode,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_MAX_CONNECTIONS_PER_USER,
+  DEFAULT_MAX_HEADER_SIZE,
+  DEFAULT_MAX_PENDING_HANDSHAKES,
+  DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP,
+  ErrorCode,
+  WebSocketError,
+} from '../../core/index.js';
 import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/options.js';
 import { PerMessageDeflateServer } from '../../extensions/index.js';
 import { HeaderMap, type HttpHeadResult, type RequestHead } from '../../handshake/index.js';
-import type { Connection } from '../connection/connection.js';
+import { Admission, type AdmissionRefusal, type OpenTicket, type TrustProxy } from '../../policy/index.js';
+import type { Connection, ConnectionOwner } from '../connection/connection.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions } from '../connection/connection-options.js';
 import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connection/deflate-options.js';
 import { asBuffer } from '../platform.js';
@@ -44,8 +56,12 @@ export interface ServerOptions extends ConnectionOptions {
   noServer?: boolean;
   /** Only accept upgrades for this path (pathname, before `?`). */
   path?: string;
-  /** Allowed `Origin` values or a predicate; others get 403. Default: any. */
-  origins?: readonly string[] | ((origin: string | undefined) => boolean);
+  /**
+   * Which `Origin`s may connect: `'*'` (any), a list, or a predicate; others get 403. Default:
+   * same-origin (the Origin's host must be the request's Host) for requests that carry an Origin;
+   * requests without one (non-browser clients) are accepted. Stops cross-site WebSocket hijacking.
+   */
+  origins?: '*' | readonly string[] | ((origin: string | undefined) => boolean);
   /** Decide whether to accept a request; may be async. `false` answers 401. */
   verify?: (request: UpgradeRequest | IncomingMessage) => VerifyResult | Promise<VerifyResult>;
   /** ws-compatible verification hook, sync `(info) => boolean` or async `(info, cb) => void`. */
@@ -58,6 +74,20 @@ export interface ServerOptions extends ConnectionOptions {
   clientTracking?: boolean;
   /** Most open connections; further upgrades get 503. Default 100,000. */
   maxConnections?: number;
+  /** Most open connections from one client address; further upgrades get 429 with Retry-After. Default 1,000. */
+  maxConnectionsPerIp?: number;
+  /** Most open connections of one user (the `id` of the `user` that `verify` returned); 429 beyond. Default 100. */
+  maxConnectionsPerUser?: number;
+  /** Most opening handshakes in progress (TLS, request head, verify), counted from the TCP accept; 503 beyond. Default 2,048. */
+  maxPendingHandshakes?: number;
+  /** Most opening handshakes in progress from one address; 429 beyond. Default 64. */
+  maxPendingHandshakesPerIp?: number;
+  /**
+   * Take the client address for per-address limits from `X-Forwarded-For` / `Forwarded` set by
+   * trusted reverse proxies: `true` (one proxy), a number of proxies, or a predicate on a hop's
+   * address. Default false: the socket's address (a client could forge the headers).
+   */
+  trustProxy?: TrustProxy;
   /** Drop a connection whose opening (TLS handshake and request head) is not complete within this many ms. Default 10,000. */
   handshakeTimeout?: number;
   /** Standalone mode: largest request head, in bytes. Default 16 KiB. */
@@ -81,6 +111,11 @@ const SERVER_KEYS = new Set<string>([
   'handleProtocols',
   'clientTracking',
   'maxConnections',
+  'maxConnectionsPerIp',
+  'maxConnectionsPerUser',
+  'maxPendingHandshakes',
+  'maxPendingHandshakesPerIp',
+  'trustProxy',
   'handshakeTimeout',
   'maxHeaderSize',
   'perMessageDeflate',
@@ -102,13 +137,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
   /** Open connections, when `clientTracking` is on. */
   readonly clients: Set<WebSocket>;
   private readonly path: string | undefined;
-  private readonly maxConnections: number;
+  /** @internal Connection budgets (sans-I/O). */
+  readonly admission: Admission;
   private readonly pipeline: AcceptPipeline;
   private readonly listener: StandaloneListener | null = null;
   private readonly secure: boolean;
   private readonly httpServer: HttpServer | HttpsServer | null = null;
   private readonly onHttpUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
-  private open = 0;
   /** @internal AcceptHost: shutting down. */
   closing = false;
   private closedPromise: Promise<void> | null = null;
@@ -128,12 +163,23 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     const deflate = resolveDeflateConfig(options.perMessageDeflate, false);
     this.pipeline = new AcceptPipeline(this, {
       hooks: { origins: options.origins, verify: options.verify, verifyClient: options.verifyClient, handleProtocols: options.handleProtocols },
+      trustProxy: options.trustProxy ?? false,
       connection: resolveConnectionOptions(options),
       deflate,
       negotiators: deflate === null ? [] : [new PerMessageDeflateServer(deflate.negotiation)],
     });
     this.path = options.path;
-    this.maxConnections = integerOption(options.maxConnections, 'maxConnections', DEFAULT_MAX_CONNECTIONS, 0);
+    const trust = options.trustProxy;
+    if (trust !== undefined && typeof trust !== 'boolean' && typeof trust !== 'function' && !(Number.isInteger(trust) && trust >= 0)) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'option "trustProxy" must be a boolean, a hop count or a function');
+    }
+    this.admission = new Admission({
+      maxConnections: integerOption(options.maxConnections, 'maxConnections', DEFAULT_MAX_CONNECTIONS, 0),
+      maxConnectionsPerIp: integerOption(options.maxConnectionsPerIp, 'maxConnectionsPerIp', DEFAULT_MAX_CONNECTIONS_PER_IP, 1),
+      maxConnectionsPerUser: integerOption(options.maxConnectionsPerUser, 'maxConnectionsPerUser', DEFAULT_MAX_CONNECTIONS_PER_USER, 1),
+      maxPendingHandshakes: integerOption(options.maxPendingHandshakes, 'maxPendingHandshakes', DEFAULT_MAX_PENDING_HANDSHAKES, 1),
+      maxPendingHandshakesPerIp: integerOption(options.maxPendingHandshakesPerIp, 'maxPendingHandshakesPerIp', DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP, 1),
+    });
     const handshakeTimeout = integerOption(options.handshakeTimeout, 'handshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT, 1, 2 ** 31 - 1);
     const maxHeaderSize = integerOption(options.maxHeaderSize, 'maxHeaderSize', DEFAULT_MAX_HEADER_SIZE, 256);
     this.clients = booleanOption(options.clientTracking, 'clientTracking', true) ? new Set() : new NoopSet();
@@ -143,6 +189,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
       this.listener = new StandaloneListener(
         {
           requestHead: (socket, result) => this.onRequestHead(socket, result),
+          beginPending: (socket) => this.beginPending(socket),
+          movePending: (from, to) => movePending(from, to),
           listening: () => this.emit('listening'),
           error: (error) => this.emit('error', error),
         },
@@ -198,6 +246,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     }
     marked[HANDLED] = true;
     socket.on('error', noop);
+    if (!this.beginPending(socket)) return;
     const parsed: RequestHead = {
       kind: 'request',
       method: req.method ?? '',
@@ -235,9 +284,41 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
 
   // -- AcceptHost ---------------------------------------------------------------------------------
 
-  /** @internal */
-  hasCapacity(): boolean {
-    return this.open < this.maxConnections;
+  /** @internal AcceptHost */
+  checkAdmission(address: string, user: string | undefined): true | AdmissionRefusal {
+    return this.admission.check(address, user);
+  }
+
+  /** @internal AcceptHost */
+  admit(address: string, user: string | undefined): OpenTicket | AdmissionRefusal {
+    return this.admission.admit(address, user);
+  }
+
+  /** @internal AcceptHost */
+  ownerFor(ticket: OpenTicket): ConnectionOwner {
+    return new AdmittedConnection(this, ticket);
+  }
+
+  /**
+   * @internal Take a handshake slot for a new socket, before any parsing work; refuse it (429 or
+   * 503) when the pending budget is spent. The slot is given back at adoption or when the socket closes.
+   */
+  beginPending(socket: Duplex): boolean {
+    const address = (socket as { remoteAddress?: string }).remoteAddress ?? '';
+    const granted = this.admission.beginHandshake(address);
+    if (granted !== true) {
+      rejectUpgrade(socket, granted.status, granted.reason, granted.retryAfter === undefined ? [] : [['Retry-After', String(granted.retryAfter)]]);
+      return false;
+    }
+    const holder = new PendingSlot(this.admission, address);
+    (socket as PendingSocket)[SLOT] = holder;
+    socket.once('close', releaseSlotOnClose);
+    return true;
+  }
+
+  /** @internal AcceptHost */
+  endPending(socket: Duplex): void {
+    (socket as PendingSocket)[SLOT]?.release();
   }
 
   /** @internal */
@@ -249,13 +330,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
 
   /** @internal */
   adopted(ws: WebSocket): void {
-    this.open++;
     this.clients.add(ws);
   }
 
-  /** @internal */
-  connectionClosed(connection: Connection): void {
-    this.open--;
+  /** @internal An admitted connection closed. */
+  closedConnection(connection: Connection, ticket: OpenTicket): void {
+    this.admission.release(ticket);
     this.clients.delete(connection.host as WebSocket);
   }
 
@@ -283,6 +363,46 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
 }
 
 function noop(): void {}
+
+/** The owner of one admitted connection: gives its ticket back when it closes. */
+class AdmittedConnection implements ConnectionOwner {
+  constructor(
+    private readonly server: WebSocketServer,
+    private readonly ticket: OpenTicket,
+  ) {}
+  connectionClosed(connection: Connection): void {
+    this.server.closedConnection(connection, this.ticket);
+  }
+}
+
+const SLOT = Symbol('rfc6455.handshake-slot');
+type PendingSocket = Duplex & { [SLOT]?: PendingSlot | undefined };
+
+/** A pending-handshake slot, given back exactly once. */
+class PendingSlot {
+  private held = true;
+  constructor(
+    private readonly admission: Admission,
+    private readonly address: string,
+  ) {}
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.admission.endHandshake(this.address);
+  }
+}
+
+function releaseSlotOnClose(this: PendingSocket): void {
+  this[SLOT]?.release();
+}
+
+/** TLS mode: the slot taken for the TCP socket moves to the TLS socket that wraps it. */
+function movePending(from: Duplex, to: Duplex): void {
+  const slot = (from as PendingSocket)[SLOT];
+  if (slot === undefined) return;
+  (to as PendingSocket)[SLOT] = slot;
+  to.once('close', releaseSlotOnClose);
+}
 
 /** A `Set` that stays empty, for `clientTracking: false`. */
 class NoopSet<T> extends Set<T> {

@@ -16,6 +16,10 @@ import { rejectUpgrade } from './rejection.js';
 export interface ListenerHost {
   /** A socket's request head arrived (complete, or rejected by the parser); take the socket over in this tick. */
   requestHead(socket: Socket, result: Exclude<HttpHeadResult<RequestHead>, { done: false }>): void;
+  /** A TCP connection was accepted: take its handshake slot before any work, or refuse it (false). */
+  beginPending(socket: Socket): boolean;
+  /** TLS mode: the TCP socket's slot moves to the TLS socket. */
+  movePending(from: Socket, to: Socket): void;
   listening(): void;
   error(error: Error): void;
 }
@@ -107,6 +111,7 @@ export class StandaloneListener {
       raw.destroy();
       return;
     }
+    if (!this.host.beginPending(raw)) return;
     const key = `${raw.remoteAddress}|${raw.remotePort}`;
     this.tlsPending.set(key, raw);
     this.track(raw, new PendingHandshake(this, this.deadlineFrom(Date.now())));
@@ -127,10 +132,12 @@ export class StandaloneListener {
       const raw = this.tlsPending.get(key);
       if (raw !== undefined) {
         this.tlsPending.delete(key);
+        this.host.movePending(raw, socket);
         deadline = (raw as PendingSocket)[PENDING]?.deadline ?? deadline;
         this.untrack(raw);
       }
     }
+    if (this.options.tls === undefined && !this.host.beginPending(socket)) return;
     const pending = new PendingHandshake(this, deadline);
     pending.parser = new HttpHeadParser<RequestHead>('request', { maxHeadSize: this.options.maxHeaderSize });
     this.track(socket, pending);

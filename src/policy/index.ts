@@ -1,0 +1,6 @@
+/**
+ * Sans-I/O policies the Node.js layer applies: connection admission (and, later, rate limits and
+ * reconnection backoff). Re-exports only.
+ */
+export { Admission, type AdmissionLimits, type AdmissionRefusal, type OpenTicket } from './admission.js';
+export { clientAddress, type TrustProxy } from './client-address.js';

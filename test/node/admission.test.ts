@@ -1,0 +1,134 @@
+// Admission control on a real server: per-address, per-user and pending-handshake budgets, with
+// distinct client addresses from the loopback range (127.0.0.2, 127.0.0.3, ...), and the
+// same-origin default. Each test also checks that an honest client keeps getting in.
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ServerOptions, WebSocketServer } from '../../src/index.js';
+import { startServer, upgradeRequest } from '../helpers/node.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function server(options: Omit<ServerOptions, 'port'>): Promise<{ wss: WebSocketServer; port: number }> {
+  const started = await startServer({ closeTimeout: 200, ...options });
+  cleanups.push(() => started.wss.close());
+  return started;
+}
+
+/** A raw TCP socket from `from`, collecting what it receives. */
+async function rawFrom(port: number, from: string): Promise<{ socket: Socket; text: () => string; closed: Promise<unknown> }> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress: from });
+  socket.on('error', () => undefined);
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  const closed = once(socket, 'close');
+  await once(socket, 'connect');
+  cleanups.push(() => socket.destroy());
+  return { socket, text: () => received, closed };
+}
+
+/** Upgrade from `from` and return the status line's code. */
+async function upgradeStatus(port: number, from: string, extra: string[] = []): Promise<{ status: number; head: string; socket: Socket }> {
+  const raw = await rawFrom(port, from);
+  raw.socket.write(upgradeRequest('/', extra));
+  const deadline = Date.now() + 3000;
+  while (!raw.text().includes('\r\n\r\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const head = raw.text().slice(0, raw.text().indexOf('\r\n\r\n'));
+  return { status: Number(head.slice(9, 12)), head, socket: raw.socket };
+}
+
+describe('maxConnectionsPerIp', () => {
+  it('refuses the address over its budget with 429 and Retry-After; other addresses still connect', async () => {
+    const { wss, port } = await server({ maxConnectionsPerIp: 3 });
+    for (let i = 0; i < 3; i++) expect((await upgradeStatus(port, '127.0.0.2')).status).toBe(101);
+    const refused = await upgradeStatus(port, '127.0.0.2');
+    expect(refused.status).toBe(429);
+    expect(refused.head).toMatch(/\r\nRetry-After: 5/);
+    expect((await upgradeStatus(port, '127.0.0.3')).status).toBe(101);
+    expect(wss.admission.openFrom('127.0.0.2')).toBe(3);
+  });
+  it('frees the slot when a connection closes', async () => {
+    const { wss, port } = await server({ maxConnectionsPerIp: 1 });
+    const first = await upgradeStatus(port, '127.0.0.4');
+    expect(first.status).toBe(101);
+    first.socket.destroy();
+    const deadline = Date.now() + 2000;
+    while (wss.admission.openFrom('127.0.0.4') !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect((await upgradeStatus(port, '127.0.0.4')).status).toBe(101);
+  });
+  it('with trustProxy, counts the address the proxy forwarded', async () => {
+    const { port } = await server({ maxConnectionsPerIp: 1, trustProxy: true });
+    expect((await upgradeStatus(port, '127.0.0.5', ['X-Forwarded-For: 203.0.113.1'])).status).toBe(101);
+    expect((await upgradeStatus(port, '127.0.0.5', ['X-Forwarded-For: 203.0.113.2'])).status).toBe(101);
+    // A client-supplied entry in front of the proxy's does not buy a new budget.
+    expect((await upgradeStatus(port, '127.0.0.5', ['X-Forwarded-For: 6.6.6.6, 203.0.113.1'])).status).toBe(429);
+  });
+});
+
+describe('maxConnectionsPerUser', () => {
+  it("limits one user's connections across addresses", async () => {
+    const { port } = await server({
+      maxConnectionsPerUser: 2,
+      verify: (req) => ({ accept: true, user: { id: String(req.headers['x-user'] ?? 'anonymous') } }),
+    });
+    expect((await upgradeStatus(port, '127.0.0.6', ['X-User: alice'])).status).toBe(101);
+    expect((await upgradeStatus(port, '127.0.0.7', ['X-User: alice'])).status).toBe(101);
+    expect((await upgradeStatus(port, '127.0.0.8', ['X-User: alice'])).status).toBe(429);
+    expect((await upgradeStatus(port, '127.0.0.8', ['X-User: bob'])).status).toBe(101);
+  });
+});
+
+describe('pending handshakes are counted', () => {
+  it('silent sockets use up their own budget, not every file descriptor; honest clients still get in after', async () => {
+    const { wss, port } = await server({ maxConnections: 2, maxPendingHandshakes: 8, maxPendingHandshakesPerIp: 4 });
+    // The server is full of open connections...
+    expect((await upgradeStatus(port, '127.0.0.9')).status).toBe(101);
+    expect((await upgradeStatus(port, '127.0.0.10')).status).toBe(101);
+    // ...and silent sockets arrive.
+    const silent = [];
+    for (let i = 0; i < 4; i++) silent.push(await rawFrom(port, '127.0.0.11'));
+    const fifth = await rawFrom(port, '127.0.0.11');
+    await fifth.closed;
+    expect(fifth.text()).toMatch(/^HTTP\/1\.1 429/);
+    for (let i = 0; i < 4; i++) silent.push(await rawFrom(port, `127.0.0.${12 + i}`));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(wss.admission.pending).toBe(8);
+    const overTotal = await rawFrom(port, '127.0.0.20');
+    await overTotal.closed;
+    expect(overTotal.text()).toMatch(/^HTTP\/1\.1 503/);
+    // The silent ones go; the budget comes back.
+    for (const s of silent) s.socket.destroy();
+    const deadline = Date.now() + 2000;
+    while (wss.admission.pending !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(wss.admission.pending).toBe(0);
+    // Full of open connections: an honest upgrade is refused for capacity, not hung.
+    expect((await upgradeStatus(port, '127.0.0.21')).status).toBe(503);
+  });
+  it('a completed handshake gives its slot back', async () => {
+    const { wss, port } = await server({});
+    await upgradeStatus(port, '127.0.0.22');
+    expect(wss.admission.pending).toBe(0);
+    expect(wss.admission.open).toBe(1);
+  });
+});
+
+describe('Origin: same-origin by default', () => {
+  it('refuses a cross-site Origin with 403 and says which option to set', async () => {
+    const { port } = await server({});
+    const refused = await upgradeStatus(port, '127.0.0.1', ['Origin: https://evil.example']);
+    expect(refused.status).toBe(403);
+  });
+  it('accepts the same origin, and requests without Origin', async () => {
+    const { port } = await server({});
+    // upgradeRequest sends Host: 127.0.0.1
+    expect((await upgradeStatus(port, '127.0.0.1', ['Origin: http://127.0.0.1'])).status).toBe(101);
+    expect((await upgradeStatus(port, '127.0.0.1')).status).toBe(101);
+  });
+  it("origins: '*' accepts any origin", async () => {
+    const { port } = await server({ origins: '*' });
+    expect((await upgradeStatus(port, '127.0.0.1', ['Origin: https://evil.example'])).status).toBe(101);
+  });
+});
