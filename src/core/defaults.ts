@@ -46,3 +46,18 @@ export const DEFAULT_MAX_CONNECTIONS_PER_USER = 100;
 export const DEFAULT_MAX_PENDING_HANDSHAKES = 2048;
 /** Opening handshakes in progress from one client address: 64. */
 export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP = 64;
+/**
+ * Input rate limits per connection (token buckets; over them the connection is closed with 1008):
+ * data messages 50,000/s with a burst of 100,000; pings and pongs 1,000/s with a burst of 1,000
+ * (a ping or pong flood cost about 1 µs of CPU per frame, so this bounds it to about 0.1% of a
+ * core per connection); data bytes 256 MiB/s with a burst of twice `maxPayload`.
+ */
+export const DEFAULT_MESSAGES_PER_SECOND = 50_000;
+/** See {@link DEFAULT_MESSAGES_PER_SECOND}. */
+export const DEFAULT_MESSAGE_BURST = 100_000;
+/** See {@link DEFAULT_MESSAGES_PER_SECOND}. */
+export const DEFAULT_BYTES_PER_SECOND = 256 * 1024 * 1024;
+/** See {@link DEFAULT_MESSAGES_PER_SECOND}. */
+export const DEFAULT_CONTROL_FRAMES_PER_SECOND = 1000;
+/** See {@link DEFAULT_MESSAGES_PER_SECOND}. */
+export const DEFAULT_CONTROL_FRAME_BURST = 1000;

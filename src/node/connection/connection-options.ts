@@ -5,7 +5,14 @@
  * connection of a server shares, so a connection costs no per-connection option copy.
  */
 import {
+  DEFAULT_BYTES_PER_SECOND,
   DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_CONTROL_FRAME_BURST,
+  DEFAULT_CONTROL_FRAMES_PER_SECOND,
+  DEFAULT_MESSAGE_BURST,
+  DEFAULT_MESSAGES_PER_SECOND,
+  ErrorCode,
+  WebSocketError,
   DEFAULT_HEARTBEAT_INTERVAL,
   DEFAULT_HIGH_WATER_MARK,
   DEFAULT_IDLE_TIMEOUT,
@@ -14,7 +21,14 @@ import {
   DEFAULT_MAX_PAYLOAD,
   DEFAULT_MAX_QUEUED_MESSAGES,
 } from '../../core/index.js';
-import { booleanOption, integerOption } from '../../core/options.js';
+import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/options.js';
+import type { RateLimits } from '../../policy/index.js';
+
+/** The `rateLimit` option: rates and bursts (any left out keep their defaults), and what to do with data over the limit. */
+export interface RateLimitOptions extends Partial<RateLimits> {
+  /** Over a data limit: `'close'` the connection with 1008 (default) or `'drop'` the message. Control frames over their limit always close. */
+  overflow?: 'close' | 'drop';
+}
 
 /** Per-connection settings, with their defaults. */
 export interface ConnectionOptions {
@@ -40,10 +54,17 @@ export interface ConnectionOptions {
   autoPong?: boolean;
   /** Split outgoing messages into frames of at most this many bytes (0: never). Default 0. */
   fragmentSize?: number;
+  /** Input rate limits (token buckets), or `false` for none. Default on (see README). */
+  rateLimit?: RateLimitOptions | false;
 }
 
 /** Fully defaulted connection settings. */
-export type ResolvedConnectionOptions = Readonly<Required<ConnectionOptions>>;
+export type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'rateLimit'>>> & {
+  /** Resolved rate limits, or null when off. */
+  readonly rateLimit: RateLimits | null;
+  /** What happens to a data message over its limit. */
+  readonly rateLimitOverflow: 'close' | 'drop';
+};
 
 /** Keys of {@link ConnectionOptions}, for unknown-key checks of the options objects that include them. */
 export const CONNECTION_OPTION_KEYS: readonly string[] = [
@@ -58,7 +79,36 @@ export const CONNECTION_OPTION_KEYS: readonly string[] = [
   'maxQueuedMessages',
   'autoPong',
   'fragmentSize',
+  'rateLimit',
 ];
+
+const RATE_KEYS: ReadonlySet<string> = new Set([
+  'messagesPerSecond',
+  'messageBurst',
+  'bytesPerSecond',
+  'byteBurst',
+  'controlFramesPerSecond',
+  'controlFrameBurst',
+  'overflow',
+]);
+
+function resolveRateLimit(value: RateLimitOptions | false | undefined, maxPayload: number): RateLimits | null {
+  if (value === false) return null;
+  const o = value ?? {};
+  if (typeof o !== 'object' || o === null) throw new WebSocketError(ErrorCode.InvalidArgument, 'option "rateLimit" must be an object or false');
+  rejectUnknownKeys(o, RATE_KEYS, 'rateLimit');
+  if (o.overflow !== undefined && o.overflow !== 'close' && o.overflow !== 'drop') {
+    throw new WebSocketError(ErrorCode.InvalidArgument, 'option "rateLimit.overflow" must be "close" or "drop"');
+  }
+  return Object.freeze({
+    messagesPerSecond: integerOption(o.messagesPerSecond, 'rateLimit.messagesPerSecond', DEFAULT_MESSAGES_PER_SECOND, 1),
+    messageBurst: integerOption(o.messageBurst, 'rateLimit.messageBurst', DEFAULT_MESSAGE_BURST, 1),
+    bytesPerSecond: integerOption(o.bytesPerSecond, 'rateLimit.bytesPerSecond', DEFAULT_BYTES_PER_SECOND, 1),
+    byteBurst: integerOption(o.byteBurst, 'rateLimit.byteBurst', Math.max(2 * maxPayload, 1), 1),
+    controlFramesPerSecond: integerOption(o.controlFramesPerSecond, 'rateLimit.controlFramesPerSecond', DEFAULT_CONTROL_FRAMES_PER_SECOND, 1),
+    controlFrameBurst: integerOption(o.controlFrameBurst, 'rateLimit.controlFrameBurst', DEFAULT_CONTROL_FRAME_BURST, 1),
+  });
+}
 
 const MAX_TIMER = 2 ** 31 - 1;
 
@@ -81,5 +131,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     maxQueuedMessages: integerOption(options.maxQueuedMessages, 'maxQueuedMessages', DEFAULT_MAX_QUEUED_MESSAGES, 1),
     autoPong: booleanOption(options.autoPong, 'autoPong', true),
     fragmentSize: integerOption(options.fragmentSize, 'fragmentSize', 0, 0),
+    rateLimit: resolveRateLimit(options.rateLimit, maxPayload),
+    rateLimitOverflow: options.rateLimit === false ? 'close' : (options.rateLimit?.overflow ?? 'close'),
   });
 }

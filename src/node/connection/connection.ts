@@ -28,6 +28,7 @@ import type { ResolvedDeflateConfig } from './deflate-options.js';
 import { drainIncoming, type IncomingSink } from './incoming-pipeline.js';
 import { OutgoingPipeline, type OutgoingSink, type SendCallback } from './outgoing-pipeline.js';
 import { PauseReason } from './pause-reasons.js';
+import { InputRateLimiter } from '../../policy/index.js';
 import { ZlibEngine } from './zlib-engine.js';
 
 /** What a finished opening handshake hands over. */
@@ -125,6 +126,8 @@ export class Connection implements OutgoingSink, IncomingSink {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastReceived = 0;
   private closedInfo: ClosedInfo | null = null;
+  /** Input rate buckets, made when the first frame arrives. */
+  private rate: InputRateLimiter | null = null;
 
   /**
    * @param host - the facade events go to
@@ -498,12 +501,15 @@ export class Connection implements OutgoingSink, IncomingSink {
   deliver(event: ProtocolEvent): void {
     switch (event.type) {
       case 'message':
+        if (this.options.rateLimit !== null && !this.withinRate(event.data.length)) break;
         this.host.onMessage(event.data, event.binary);
         break;
       case 'ping':
+        if (this.options.rateLimit !== null && !this.withinRate(-1)) break;
         this.host.onPing(event.data);
         break;
       case 'pong':
+        if (this.options.rateLimit !== null && !this.withinRate(-1)) break;
         this.host.onPong(event.data);
         break;
       case 'close':
@@ -515,6 +521,21 @@ export class Connection implements OutgoingSink, IncomingSink {
         this.finish(event);
         break;
     }
+  }
+
+  /**
+   * Account one received data message of `size` bytes (or a control frame for -1). Over a limit:
+   * the connection is failed with 1008 (policy violation), or a data message is dropped when
+   * `rateLimit.overflow` is 'drop'. Returns whether the event may be delivered.
+   */
+  private withinRate(size: number): boolean {
+    const now = Date.now();
+    const rate = (this.rate ??= new InputRateLimiter(this.options.rateLimit!, now));
+    const broken = size < 0 ? rate.controlFrame(now) : rate.message(size, now);
+    if (broken === null) return true;
+    if (size >= 0 && this.options.rateLimitOverflow === 'drop') return false;
+    this.protocol.failMessage(new WebSocketError(ErrorCode.PolicyViolation, `rate limit exceeded: ${broken}`));
+    return false;
   }
 
   private armCloseTimer(): void {

@@ -1,0 +1,77 @@
+/**
+ * Per-connection rate limits, sans-I/O: token buckets for data messages, data bytes and control
+ * frames (pings and pongs), each with a sustained rate per second and a burst. The caller passes
+ * the clock (milliseconds), so the buckets are deterministic in tests. A bucket set is made only
+ * when a connection first receives something, so an idle connection holds none. No timers, no
+ * Node.js APIs.
+ */
+
+/** Rates (per second) and bursts of one connection's input. */
+export interface RateLimits {
+  /** Data messages per second, sustained. */
+  readonly messagesPerSecond: number;
+  /** Data messages allowed at once above the sustained rate. */
+  readonly messageBurst: number;
+  /** Data payload bytes per second, sustained. */
+  readonly bytesPerSecond: number;
+  /** Data payload bytes allowed at once (at least one largest message). */
+  readonly byteBurst: number;
+  /** Pings and pongs per second, sustained. */
+  readonly controlFramesPerSecond: number;
+  /** Pings and pongs allowed at once. */
+  readonly controlFrameBurst: number;
+}
+
+/** Which limit a frame broke, or null when it fits. */
+export type RateVerdict = null | 'messages' | 'bytes' | 'control frames';
+
+/** The three buckets of one connection. */
+export class InputRateLimiter {
+  private messages: number;
+  private bytes: number;
+  private control: number;
+  private last: number;
+
+  /**
+   * @param limits - rates and bursts (shared by every connection of a server)
+   * @param now - the clock, in ms
+   */
+  constructor(
+    private readonly limits: RateLimits,
+    now: number,
+  ) {
+    this.messages = limits.messageBurst;
+    this.bytes = limits.byteBurst;
+    this.control = limits.controlFrameBurst;
+    this.last = now;
+  }
+
+  /** Account one data message of `size` bytes received at `now`. */
+  message(size: number, now: number): RateVerdict {
+    this.refill(now);
+    if (this.messages < 1) return 'messages';
+    if (this.bytes < size) return 'bytes';
+    this.messages -= 1;
+    this.bytes -= size;
+    return null;
+  }
+
+  /** Account one ping or pong received at `now`. */
+  controlFrame(now: number): RateVerdict {
+    this.refill(now);
+    if (this.control < 1) return 'control frames';
+    this.control -= 1;
+    return null;
+  }
+
+  private refill(now: number): void {
+    const elapsed = now - this.last;
+    if (elapsed <= 0) return;
+    this.last = now;
+    const l = this.limits;
+    const seconds = elapsed / 1000;
+    this.messages = Math.min(l.messageBurst, this.messages + seconds * l.messagesPerSecond);
+    this.bytes = Math.min(l.byteBurst, this.bytes + seconds * l.bytesPerSecond);
+    this.control = Math.min(l.controlFrameBurst, this.control + seconds * l.controlFramesPerSecond);
+  }
+}
