@@ -124,6 +124,7 @@ export class Connection implements OutgoingSink, IncomingSink {
   private queuedBytes = 0;
   private closeTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** When the last read arrived (ms), kept while heartbeats or rate limits need it. */
   private lastReceived = 0;
   private closedInfo: ClosedInfo | null = null;
   /** Input rate buckets, made when the first frame arrives. */
@@ -417,7 +418,8 @@ export class Connection implements OutgoingSink, IncomingSink {
 
   /** @internal */
   onData(chunk: Uint8Array): void {
-    if (this.heartbeatTimer !== null) {
+    // One clock read per socket read serves the heartbeat and the rate limits of every frame in it.
+    if (this.heartbeatTimer !== null || this.options.rateLimit !== null) {
       this.lastReceived = Date.now();
       this.flags &= ~AWAITING_PONG;
     }
@@ -529,7 +531,8 @@ export class Connection implements OutgoingSink, IncomingSink {
    * `rateLimit.overflow` is 'drop'. Returns whether the event may be delivered.
    */
   private withinRate(size: number): boolean {
-    const now = Date.now();
+    // The time of the read that brought the frame (see onData).
+    const now = this.lastReceived;
     const rate = (this.rate ??= new InputRateLimiter(this.options.rateLimit!, now));
     const broken = size < 0 ? rate.controlFrame(now) : rate.message(size, now);
     if (broken === null) return true;
