@@ -61,3 +61,14 @@ export const DEFAULT_BYTES_PER_SECOND = 256 * 1024 * 1024;
 export const DEFAULT_CONTROL_FRAMES_PER_SECOND = 1000;
 /** See {@link DEFAULT_MESSAGES_PER_SECOND}. */
 export const DEFAULT_CONTROL_FRAME_BURST = 1000;
+/**
+ * A frame or fragmented message left incomplete with no byte received for this long is failed
+ * with 1008: 30 s. Stops peers that pin memory with messages they never finish.
+ */
+export const DEFAULT_STALLED_INPUT_TIMEOUT = 30_000;
+/**
+ * A connection whose peer has taken none of our buffered output for this long (checked once per
+ * period, so the cut comes after one to two periods) is terminated: 30 s. Stops slow readers that
+ * pin an echo server's output below `maxBufferedAmount`.
+ */
+export const DEFAULT_STALLED_OUTPUT_TIMEOUT = 30_000;

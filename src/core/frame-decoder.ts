@@ -81,6 +81,11 @@ export class FrameDecoder {
     this.maxFrameSize = options.maxFrameSize ?? Number.MAX_SAFE_INTEGER;
   }
 
+  /** Whether a frame has started and not ended: header bytes spilled, or payload still to come. */
+  get midFrame(): boolean {
+    return this.state === STATE_PAYLOAD || (this.state === STATE_HEADER && this.spillLength !== 0);
+  }
+
   /** Change which RSV bits are accepted (after an extension is negotiated). */
   setAllowedRsv(bits: number): void {
     this.allowedRsv = bits;

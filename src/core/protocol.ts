@@ -213,6 +213,16 @@ export class Protocol {
     return this.sentClose === null && this.currentState !== State.Closed;
   }
 
+  /**
+   * Whether the input is in the middle of something: a frame whose header or payload is
+   * incomplete, or a fragmented message without its final frame. A driver times out input that
+   * stays like this without progress (a peer holding memory with a message it never finishes).
+   */
+  get inputPending(): boolean {
+    if (this.currentState === State.Closed || this.receivedClose !== null || this.failing) return false;
+    return this.decoder.midFrame || this.assembler.inMessage;
+  }
+
   /** Whether an outgoing message was started with `fin = false` and awaits its continuation. */
   get sendingFragment(): boolean {
     return this.sendingFragmented;

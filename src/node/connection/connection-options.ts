@@ -20,6 +20,8 @@ import {
   DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_PAYLOAD,
   DEFAULT_MAX_QUEUED_MESSAGES,
+  DEFAULT_STALLED_INPUT_TIMEOUT,
+  DEFAULT_STALLED_OUTPUT_TIMEOUT,
 } from '../../core/index.js';
 import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/options.js';
 import type { RateLimits } from '../../policy/index.js';
@@ -54,6 +56,10 @@ export interface ConnectionOptions {
   autoPong?: boolean;
   /** Split outgoing messages into frames of at most this many bytes (0: never). Default 0. */
   fragmentSize?: number;
+  /** Fail (1008) a frame or fragmented message left incomplete with nothing received for this many ms (0: off). Default 30,000. */
+  stalledInputTimeout?: number;
+  /** Terminate a connection whose peer took none of our buffered output for this many ms, checked once per period (0: off). Default 30,000. */
+  stalledOutputTimeout?: number;
   /** Input rate limits (token buckets), or `false` for none. Default on (see README). */
   rateLimit?: RateLimitOptions | false;
 }
@@ -80,6 +86,8 @@ export const CONNECTION_OPTION_KEYS: readonly string[] = [
   'autoPong',
   'fragmentSize',
   'rateLimit',
+  'stalledInputTimeout',
+  'stalledOutputTimeout',
 ];
 
 const RATE_KEYS: ReadonlySet<string> = new Set([
@@ -131,6 +139,8 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     maxQueuedMessages: integerOption(options.maxQueuedMessages, 'maxQueuedMessages', DEFAULT_MAX_QUEUED_MESSAGES, 1),
     autoPong: booleanOption(options.autoPong, 'autoPong', true),
     fragmentSize: integerOption(options.fragmentSize, 'fragmentSize', 0, 0),
+    stalledInputTimeout: integerOption(options.stalledInputTimeout, 'stalledInputTimeout', DEFAULT_STALLED_INPUT_TIMEOUT, 0, MAX_TIMER),
+    stalledOutputTimeout: integerOption(options.stalledOutputTimeout, 'stalledOutputTimeout', DEFAULT_STALLED_OUTPUT_TIMEOUT, 0, MAX_TIMER),
     rateLimit: resolveRateLimit(options.rateLimit, maxPayload),
     rateLimitOverflow: options.rateLimit === false ? 'close' : (options.rateLimit?.overflow ?? 'close'),
   });

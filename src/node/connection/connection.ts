@@ -129,6 +129,11 @@ export class Connection implements OutgoingSink, IncomingSink {
   private closedInfo: ClosedInfo | null = null;
   /** Input rate buckets, made when the first frame arrives. */
   private rate: InputRateLimiter | null = null;
+  /** Armed while input is incomplete or output is buffered (stall detection). */
+  private stallTimer: NodeJS.Timeout | null = null;
+  /** Output stall: buffered bytes at the last check, and bytes written since. */
+  private stallMark = 0;
+  private writtenSinceMark = 0;
 
   /**
    * @param host - the facade events go to
@@ -361,9 +366,11 @@ export class Connection implements OutgoingSink, IncomingSink {
       if (done !== undefined) process.nextTick(done, null);
     } else if (count === 1) {
       transport.write(output[0] as Uint8Array, done);
+      this.writtenSinceMark += (output[0] as Uint8Array).length;
     } else {
       let total = 0;
       for (let i = 0; i < count; i++) total += (output[i] as Uint8Array).length;
+      this.writtenSinceMark += total;
       if (total <= COALESCE_LIMIT) {
         const batch = Buffer.allocUnsafe(total);
         let offset = 0;
@@ -384,6 +391,7 @@ export class Connection implements OutgoingSink, IncomingSink {
     if (end && !transport.destroyed) transport.end();
     if (p.closeExpected()) this.armCloseTimer();
     this.checkWriteBackpressure();
+    this.armStallTimer();
   }
 
   private checkWriteBackpressure(): void {
@@ -419,7 +427,7 @@ export class Connection implements OutgoingSink, IncomingSink {
   /** @internal */
   onData(chunk: Uint8Array): void {
     // One clock read per socket read serves the heartbeat and the rate limits of every frame in it.
-    if (this.heartbeatTimer !== null || this.options.rateLimit !== null) {
+    if (this.heartbeatTimer !== null || this.options.rateLimit !== null || this.options.stalledInputTimeout !== 0) {
       this.lastReceived = Date.now();
       this.flags &= ~AWAITING_PONG;
     }
@@ -541,6 +549,45 @@ export class Connection implements OutgoingSink, IncomingSink {
     return false;
   }
 
+  /** Arm the stall check when input is incomplete or output is waiting (one timer for both). */
+  private armStallTimer(): void {
+    if (this.stallTimer !== null || this.closedInfo !== null) return;
+    const o = this.options;
+    const input = o.stalledInputTimeout !== 0 && this.protocol.inputPending;
+    const output = o.stalledOutputTimeout !== 0 && (this.transport.writableLength ?? 0) > 0;
+    if (!input && !output) return;
+    let delay = Number.POSITIVE_INFINITY;
+    if (input) delay = Math.max(1, this.lastReceived + o.stalledInputTimeout - Date.now());
+    if (output) {
+      this.stallMark = this.transport.writableLength ?? 0;
+      this.writtenSinceMark = 0;
+      delay = Math.min(delay, o.stalledOutputTimeout);
+    }
+    this.stallTimer = setTimeout(stallTick, delay, this);
+    this.stallTimer.unref();
+  }
+
+  /** @internal The stall timer fired. */
+  onStallCheck(): void {
+    this.stallTimer = null;
+    if (this.closedInfo !== null) return;
+    const o = this.options;
+    const now = Date.now();
+    if (o.stalledInputTimeout !== 0 && this.protocol.inputPending && now - this.lastReceived >= o.stalledInputTimeout) {
+      this.protocol.failMessage(new WebSocketError(ErrorCode.PolicyViolation, 'incomplete message timed out'));
+      this.pump();
+      return;
+    }
+    const buffered = this.transport.writableLength ?? 0;
+    // The kernel took nothing for a whole period: what is buffered now is at least what was then plus what we wrote since.
+    if (o.stalledOutputTimeout !== 0 && buffered > 0 && this.stallMark > 0 && buffered >= this.stallMark + this.writtenSinceMark) {
+      this.host.onError(new WebSocketError(ErrorCode.BufferLimit, 'peer stopped reading: no output taken for stalledOutputTimeout'));
+      this.transport.destroy();
+      return;
+    }
+    this.armStallTimer();
+  }
+
   private armCloseTimer(): void {
     if (this.closeTimer !== null || this.closedInfo !== null) return;
     this.closeTimer = setTimeout(closeTimeoutTick, this.options.closeTimeout, this);
@@ -558,8 +605,10 @@ export class Connection implements OutgoingSink, IncomingSink {
     this.closedInfo = info;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
     this.closeTimer = null;
     this.heartbeatTimer = null;
+    this.stallTimer = null;
     const transport = this.transport;
     if (!transport.destroyed) {
       if ((transport.writableLength ?? 0) === 0 || !transport.writable) transport.destroy();
@@ -630,6 +679,9 @@ function destroyTransport(this: Duplex): void {
 }
 function heartbeatTick(connection: Connection): void {
   connection.onHeartbeat();
+}
+function stallTick(connection: Connection): void {
+  connection.onStallCheck();
 }
 function closeTimeoutTick(connection: Connection): void {
   connection.onCloseTimeout();
