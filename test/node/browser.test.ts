@@ -1,5 +1,6 @@
 // A real browser: headless Chromium (Debian's `chromium`, driven by playwright-core) opens our
-// server with its default permessage-deflate offer and exchanges text and binary messages.
+// server with its default permessage-deflate offer and exchanges text and binary messages; a page
+// from another origin cannot connect to a server with default options (same-origin by default).
 // Skipped when /usr/bin/chromium is not installed; `.ci/run` installs it.
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -17,7 +18,9 @@ describe.skipIf(!available)('headless Chromium against our server', () => {
   });
   const wss = new WebSocketServer({ server, perMessageDeflate: true });
   let offered = '';
+  let connections = 0;
   wss.on('connection', (ws, req) => {
+    connections++;
     offered = String(req.headers['sec-websocket-extensions'] ?? '');
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   });
@@ -83,6 +86,37 @@ describe.skipIf(!available)('headless Chromium against our server', () => {
       expect(result.close).toEqual({ code: 1000, wasClean: true });
     } finally {
       await browser.close();
+    }
+  }, 60_000);
+
+  it('refuses a page from another origin (cross-site WebSocket hijacking) by default', async () => {
+    const other = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><title>another site</title>');
+    });
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const otherPort = (other.address() as { port: number }).port;
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${otherPort}/`);
+      const before = connections;
+      const outcome = await page.evaluate(
+        (url) =>
+          new Promise<string>((resolve) => {
+            const ws = new WebSocket(url);
+            ws.onopen = () => resolve('open');
+            ws.onerror = () => resolve('error');
+          }),
+        `ws://127.0.0.1:${port}/`,
+      );
+      expect(outcome).toBe('error');
+      expect(connections).toBe(before);
+    } finally {
+      await browser.close();
+      other.close();
     }
   }, 60_000);
 });
