@@ -8,3 +8,4 @@ export { type ServerOptions, type UpgradeRequest, type VerifyClientInfo, type Ve
 export type { ConnectionOptions } from './connection/connection-options.js';
 export type { PerMessageDeflateConfig } from './connection/deflate-options.js';
 export { setZlibConcurrency } from './connection/zlib-engine.js';
+export { diagnostics, type ServerStatsSnapshot } from './diagnostics.js';

@@ -132,3 +132,36 @@ describe('Origin: same-origin by default', () => {
     expect((await upgradeStatus(port, '127.0.0.1', ['Origin: https://evil.example'])).status).toBe(101);
   });
 });
+
+describe('observability', () => {
+  it('wss.stats() counts accepted connections, refusals, closes and limit hits', async () => {
+    const { wss, port } = await server({ maxConnectionsPerIp: 1 });
+    const ok = await upgradeStatus(port, '127.0.0.30');
+    expect(ok.status).toBe(101);
+    expect((await upgradeStatus(port, '127.0.0.30')).status).toBe(429);
+    expect((await upgradeStatus(port, '127.0.0.31', ['Origin: https://evil.example'])).status).toBe(403);
+    ok.socket.destroy();
+    const deadline = Date.now() + 2000;
+    while (wss.stats().open !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const stats = wss.stats();
+    expect(stats).toMatchObject({ open: 0, pendingHandshakes: 0, accepted: 1, rejections: { 429: 1, 403: 1 }, closes: { 1006: 1 } });
+    expect(stats.limits.maxConnectionsPerIp).toBe(1);
+  });
+  it('publishes rejections and limit hits on diagnostics channels', async () => {
+    const { diagnostics } = await import('../../src/index.js');
+    const seen: unknown[] = [];
+    const onReject = (message: unknown) => seen.push(['reject', message]);
+    const onLimit = (message: unknown) => seen.push(['limit', message]);
+    diagnostics.rejection.subscribe(onReject);
+    diagnostics.limit.subscribe(onLimit);
+    cleanups.push(() => {
+      diagnostics.rejection.unsubscribe(onReject);
+      diagnostics.limit.unsubscribe(onLimit);
+    });
+    const { port } = await server({ maxConnectionsPerIp: 1 });
+    await upgradeStatus(port, '127.0.0.32');
+    await upgradeStatus(port, '127.0.0.32');
+    expect(seen).toContainEqual(['limit', { remoteAddress: '127.0.0.32', limit: 'maxConnectionsPerIp' }]);
+    expect(seen).toContainEqual(['reject', { remoteAddress: '127.0.0.32', status: 429, reason: 'too many connections from this address' }]);
+  });
+});

@@ -29,6 +29,7 @@ import { drainIncoming, type IncomingSink } from './incoming-pipeline.js';
 import { OutgoingPipeline, type OutgoingSink, type SendCallback } from './outgoing-pipeline.js';
 import { PauseReason } from './pause-reasons.js';
 import { InputRateLimiter } from '../../policy/index.js';
+import { reportLimit, statsOf } from '../diagnostics.js';
 import { ZlibEngine } from './zlib-engine.js';
 
 /** What a finished opening handshake hands over. */
@@ -397,6 +398,7 @@ export class Connection implements OutgoingSink, IncomingSink {
   private checkWriteBackpressure(): void {
     const buffered = this.transport.writableLength ?? 0;
     if (buffered > this.options.maxBufferedAmount) {
+      this.limitHit('maxBufferedAmount');
       this.host.onError(new WebSocketError(ErrorCode.BufferLimit, 'peer is not reading: buffered output over maxBufferedAmount'));
       this.transport.destroy();
       return;
@@ -544,6 +546,7 @@ export class Connection implements OutgoingSink, IncomingSink {
     const rate = (this.rate ??= new InputRateLimiter(this.options.rateLimit!, now));
     const broken = size < 0 ? rate.controlFrame(now) : rate.message(size, now);
     if (broken === null) return true;
+    this.limitHit(`rateLimit.${broken.replace(' ', '-')}`);
     if (size >= 0 && this.options.rateLimitOverflow === 'drop') return false;
     this.protocol.failMessage(new WebSocketError(ErrorCode.PolicyViolation, `rate limit exceeded: ${broken}`));
     return false;
@@ -574,6 +577,7 @@ export class Connection implements OutgoingSink, IncomingSink {
     const o = this.options;
     const now = Date.now();
     if (o.stalledInputTimeout !== 0 && this.protocol.inputPending && now - this.lastReceived >= o.stalledInputTimeout) {
+      this.limitHit('stalledInputTimeout');
       this.protocol.failMessage(new WebSocketError(ErrorCode.PolicyViolation, 'incomplete message timed out'));
       this.pump();
       return;
@@ -581,11 +585,20 @@ export class Connection implements OutgoingSink, IncomingSink {
     const buffered = this.transport.writableLength ?? 0;
     // The kernel took nothing for a whole period: what is buffered now is at least what was then plus what we wrote since.
     if (o.stalledOutputTimeout !== 0 && buffered > 0 && this.stallMark > 0 && buffered >= this.stallMark + this.writtenSinceMark) {
+      this.limitHit('stalledOutputTimeout');
       this.host.onError(new WebSocketError(ErrorCode.BufferLimit, 'peer stopped reading: no output taken for stalledOutputTimeout'));
       this.transport.destroy();
       return;
     }
     this.armStallTimer();
+  }
+
+  /** Count a limit this connection broke (the server's stats, the diagnostics channel). */
+  private limitHit(limit: string): void {
+    const address = (this.transport as { remoteAddress?: string }).remoteAddress;
+    const stats = statsOf(this.transport);
+    if (stats !== undefined) stats.limitHit(limit, address);
+    else reportLimit(limit, address);
   }
 
   private armCloseTimer(): void {

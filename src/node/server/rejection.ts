@@ -1,10 +1,12 @@
 /**
  * The rejection writer: answers a refused upgrade with an HTTP status (the sans-I/O handshake
  * builds the bytes), half-closes, and destroys the socket if the peer does not read the answer
- * within a second. It never throws, whatever the socket's state.
+ * within a second, and counts the refusal for the server's stats and diagnostics. It never
+ * throws, whatever the socket's state.
  */
 import type { Duplex } from 'node:stream';
 import { type HandshakeRejection, rejectionResponse } from '../../handshake/index.js';
+import { reportRejection, statsOf } from '../diagnostics.js';
 
 /** How long a refused peer gets to read the answer before the socket is destroyed. */
 const LINGER_MS = 1000;
@@ -12,6 +14,10 @@ const LINGER_MS = 1000;
 /** Answer a refused upgrade and close the socket. */
 export function rejectUpgrade(socket: Duplex, status: number, message: string, headers: readonly (readonly [string, string])[] = []): void {
   if (socket.destroyed) return;
+  const remoteAddress = (socket as { remoteAddress?: string }).remoteAddress;
+  const stats = statsOf(socket);
+  if (stats !== undefined) stats.rejected(status, message, remoteAddress);
+  else reportRejection(status, message, remoteAddress);
   let response: string;
   try {
     response = rejectionResponse(status, message, headers);

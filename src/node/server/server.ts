@@ -32,6 +32,7 @@ import type { Connection, ConnectionOwner } from '../connection/connection.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions } from '../connection/connection-options.js';
 import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connection/deflate-options.js';
 import { asBuffer } from '../platform.js';
+import { countFor, reportClose, reportOpen, ServerStats, type ServerStatsSnapshot } from '../diagnostics.js';
 import { WebSocket } from '../websocket.js';
 import { type AcceptHost, AcceptPipeline } from './accept-pipeline.js';
 import { rejectUpgrade } from './rejection.js';
@@ -139,6 +140,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
   private readonly path: string | undefined;
   /** @internal Connection budgets (sans-I/O). */
   readonly admission: Admission;
+  private readonly counters = new ServerStats();
   private readonly pipeline: AcceptPipeline;
   private readonly listener: StandaloneListener | null = null;
   private readonly secure: boolean;
@@ -286,12 +288,24 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
 
   /** @internal AcceptHost */
   checkAdmission(address: string, user: string | undefined): true | AdmissionRefusal {
-    return this.admission.check(address, user);
+    const verdict = this.admission.check(address, user);
+    if (verdict !== true) this.counters.limitHit(verdict.limit, address);
+    return verdict;
   }
 
   /** @internal AcceptHost */
   admit(address: string, user: string | undefined): OpenTicket | AdmissionRefusal {
-    return this.admission.admit(address, user);
+    const ticket = this.admission.admit(address, user);
+    if (!ticket.ok) this.counters.limitHit(ticket.limit, address);
+    return ticket;
+  }
+
+  /**
+   * Counters since the server started: open connections, pending handshakes, accepted
+   * connections, refusals by HTTP status, closes by close code, limit hits by name.
+   */
+  stats(): ServerStatsSnapshot {
+    return this.counters.snapshot(this.admission.open, this.admission.pending);
   }
 
   /** @internal AcceptHost */
@@ -305,8 +319,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
    */
   beginPending(socket: Duplex): boolean {
     const address = (socket as { remoteAddress?: string }).remoteAddress ?? '';
+    countFor(socket, this.counters);
     const granted = this.admission.beginHandshake(address);
     if (granted !== true) {
+      this.counters.limitHit(granted.limit, address);
       rejectUpgrade(socket, granted.status, granted.reason, granted.retryAfter === undefined ? [] : [['Retry-After', String(granted.retryAfter)]]);
       return false;
     }
@@ -330,12 +346,19 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
 
   /** @internal */
   adopted(ws: WebSocket): void {
+    this.counters.accepted++;
     this.clients.add(ws);
+    reportOpen(ws.remoteAddress, ws.protocol, ws.extensions);
   }
 
   /** @internal An admitted connection closed. */
   closedConnection(connection: Connection, ticket: OpenTicket): void {
     this.admission.release(ticket);
+    const info = connection.closed;
+    if (info !== null) {
+      this.counters.closed(info.code);
+      reportClose(ticket.address, info.code, info.reason, info.wasClean);
+    }
     this.clients.delete(connection.host as WebSocket);
   }
 

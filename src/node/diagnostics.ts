@@ -1,0 +1,108 @@
+/**
+ * What operators can see: per-server counters (`wss.stats()`), `node:diagnostics_channel`
+ * channels for connection open and close, handshake rejections and limit hits, and debug lines
+ * through `util.debuglog` (`NODE_DEBUG=rfc6455`). Publishing costs nothing while nobody
+ * subscribes. It holds no connection state and changes no behaviour.
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { Duplex } from 'node:stream';
+import { debuglog } from 'node:util';
+
+/** The channels, by name. Messages are plain objects (see the README). */
+export const diagnostics = {
+  /** `{ remoteAddress, protocol, extensions }` when a server connection opens. */
+  open: channel('rfc6455:connection:open'),
+  /** `{ remoteAddress, code, reason, wasClean }` when a server connection closes. */
+  close: channel('rfc6455:connection:close'),
+  /** `{ remoteAddress, status, reason }` when an upgrade is refused. */
+  rejection: channel('rfc6455:handshake:reject'),
+  /** `{ remoteAddress, limit }` when a connection breaks a limit (rate, stall, buffer, admission). */
+  limit: channel('rfc6455:limit'),
+} as const;
+
+const debug = debuglog('rfc6455');
+
+/** Counters of one server since it started. */
+export interface ServerStatsSnapshot {
+  /** Open connections. */
+  readonly open: number;
+  /** Opening handshakes in progress. */
+  readonly pendingHandshakes: number;
+  /** Connections accepted. */
+  readonly accepted: number;
+  /** Refused upgrades, by HTTP status. */
+  readonly rejections: Readonly<Record<string, number>>;
+  /** Closed connections, by close code. */
+  readonly closes: Readonly<Record<string, number>>;
+  /** Limit hits, by limit name. */
+  readonly limits: Readonly<Record<string, number>>;
+}
+
+/** The mutable counters behind `wss.stats()`. */
+export class ServerStats {
+  accepted = 0;
+  private readonly rejections = new Map<number, number>();
+  private readonly closes = new Map<number, number>();
+  private readonly limits = new Map<string, number>();
+
+  rejected(status: number, reason: string, remoteAddress: string | undefined): void {
+    this.rejections.set(status, (this.rejections.get(status) ?? 0) + 1);
+    reportRejection(status, reason, remoteAddress);
+  }
+  closed(code: number): void {
+    this.closes.set(code, (this.closes.get(code) ?? 0) + 1);
+  }
+  limitHit(limit: string, remoteAddress: string | undefined): void {
+    this.limits.set(limit, (this.limits.get(limit) ?? 0) + 1);
+    reportLimit(limit, remoteAddress);
+  }
+
+  /** A snapshot with the open and pending counts supplied by the server. */
+  snapshot(open: number, pendingHandshakes: number): ServerStatsSnapshot {
+    return {
+      open,
+      pendingHandshakes,
+      accepted: this.accepted,
+      rejections: Object.fromEntries(this.rejections),
+      closes: Object.fromEntries(this.closes),
+      limits: Object.fromEntries(this.limits),
+    };
+  }
+}
+
+const STATS = Symbol('rfc6455.server-stats');
+type CountedSocket = Duplex & { [STATS]?: ServerStats };
+
+/** Let rejections and limit hits on `socket` count for the server whose `stats` these are. */
+export function countFor(socket: Duplex, stats: ServerStats): void {
+  (socket as CountedSocket)[STATS] = stats;
+}
+
+/** The stats a socket counts for, if any. */
+export function statsOf(socket: Duplex): ServerStats | undefined {
+  return (socket as CountedSocket)[STATS];
+}
+
+/** Report a refused upgrade (channel and debug log). */
+export function reportRejection(status: number, reason: string, remoteAddress: string | undefined): void {
+  if (diagnostics.rejection.hasSubscribers) diagnostics.rejection.publish({ remoteAddress, status, reason });
+  debug('rejected %s: %d %s', remoteAddress, status, reason);
+}
+
+/** Report a limit hit (channel and debug log). */
+export function reportLimit(limit: string, remoteAddress: string | undefined): void {
+  if (diagnostics.limit.hasSubscribers) diagnostics.limit.publish({ remoteAddress, limit });
+  debug('limit %s hit by %s', limit, remoteAddress);
+}
+
+/** Report a connection that opened. */
+export function reportOpen(remoteAddress: string | undefined, protocol: string, extensions: string): void {
+  if (diagnostics.open.hasSubscribers) diagnostics.open.publish({ remoteAddress, protocol, extensions });
+  debug('open %s', remoteAddress);
+}
+
+/** Report a connection that closed. */
+export function reportClose(remoteAddress: string | undefined, code: number, reason: string, wasClean: boolean): void {
+  if (diagnostics.close.hasSubscribers) diagnostics.close.publish({ remoteAddress, code, reason, wasClean });
+  debug('close %s: %d %s', remoteAddress, code, reason);
+}
