@@ -32,6 +32,8 @@ export const ErrorCode = {
   PolicyViolation: 'WS_ERR_POLICY_VIOLATION',
   // 1011 internal error
   InternalError: 'WS_ERR_INTERNAL',
+  // 1013 try again later
+  ServerBusy: 'WS_ERR_SERVER_BUSY',
   // API misuse (thrown to the caller, never sent on the wire)
   InvalidState: 'WS_ERR_INVALID_STATE',
   InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
@@ -66,6 +68,7 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, number | undefined>> = {
   WS_ERR_TOO_MANY_FRAGMENTS: CloseCode.MessageTooBig,
   WS_ERR_POLICY_VIOLATION: CloseCode.PolicyViolation,
   WS_ERR_INTERNAL: CloseCode.InternalError,
+  WS_ERR_SERVER_BUSY: CloseCode.TryAgainLater,
   WS_ERR_INVALID_STATE: undefined,
   WS_ERR_INVALID_ARGUMENT: undefined,
   WS_ERR_INVALID_HANDSHAKE: undefined,

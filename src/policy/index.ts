@@ -5,3 +5,4 @@
 export { Admission, type AdmissionLimits, type AdmissionRefusal, type OpenTicket } from './admission.js';
 export { clientAddress, type TrustProxy } from './client-address.js';
 export { InputRateLimiter, type RateLimits, type RateVerdict } from './rate-limit.js';
+export { type MemoryHolder, MemoryBudget } from './memory-budget.js';

@@ -28,7 +28,7 @@ import type { ResolvedDeflateConfig } from './deflate-options.js';
 import { drainIncoming, type IncomingSink } from './incoming-pipeline.js';
 import { OutgoingPipeline, type OutgoingSink, type SendCallback } from './outgoing-pipeline.js';
 import { PauseReason } from './pause-reasons.js';
-import { InputRateLimiter } from '../../policy/index.js';
+import { InputRateLimiter, type MemoryBudget, type MemoryHolder } from '../../policy/index.js';
 import { reportLimit, statsOf } from '../diagnostics.js';
 import { ZlibEngine } from './zlib-engine.js';
 
@@ -102,7 +102,7 @@ type SocketLike = Duplex & {
 };
 
 /** One open WebSocket connection. */
-export class Connection implements OutgoingSink, IncomingSink {
+export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
   /** The core: the one source of truth for the connection's state. */
   readonly protocol: Protocol;
   /** The transport. */
@@ -135,6 +135,9 @@ export class Connection implements OutgoingSink, IncomingSink {
   /** Output stall: buffered bytes at the last check, and bytes written since. */
   private stallMark = 0;
   private writtenSinceMark = 0;
+  /** The server's memory budget (server connections), and what this connection last reported to it. */
+  budget: MemoryBudget<Connection> | null = null;
+  private reportedHeld = 0;
 
   /**
    * @param host - the facade events go to
@@ -393,6 +396,7 @@ export class Connection implements OutgoingSink, IncomingSink {
     if (p.closeExpected()) this.armCloseTimer();
     this.checkWriteBackpressure();
     this.armStallTimer();
+    if (this.budget !== null) this.reportHeld();
   }
 
   private checkWriteBackpressure(): void {
@@ -450,8 +454,32 @@ export class Connection implements OutgoingSink, IncomingSink {
     this.pump();
   }
 
+  /** Bytes this connection holds now: an incomplete incoming message and output the kernel has not taken. */
+  heldBytes(): number {
+    return this.closedInfo !== null ? 0 : this.protocol.bufferedMessageBytes + (this.transport.writableLength ?? 0);
+  }
+
+  private reportHeld(): void {
+    const held = this.heldBytes();
+    if (held === this.reportedHeld) return;
+    this.reportedHeld = held;
+    const cut = this.budget!.update(this, held);
+    for (const connection of cut) process.nextTick(evictTick, connection);
+  }
+
+  /** @internal The server's memory budget is spent and this connection holds the most: cut it (1013). */
+  onEvict(): void {
+    if (this.closedInfo !== null) return;
+    this.limitHit('maxBufferedBytes');
+    this.protocol.failMessage(new WebSocketError(ErrorCode.ServerBusy, 'server memory budget exceeded'));
+    // Output the peer has not taken would hold the memory until it does: drop it now.
+    if ((this.transport.writableLength ?? 0) > 0) this.transport.destroy();
+    else this.pump();
+  }
+
   /** @internal */
   onDrain(): void {
+    if (this.budget !== null) this.reportHeld();
     this.resumeFor(PauseReason.PeerNotReading);
     if ((this.flags & ABOVE_HIGH_WATER) !== 0 && this.bufferedAmount < this.options.highWaterMark) {
       this.flags &= ~ABOVE_HIGH_WATER;
@@ -622,6 +650,7 @@ export class Connection implements OutgoingSink, IncomingSink {
     this.closeTimer = null;
     this.heartbeatTimer = null;
     this.stallTimer = null;
+    this.budget?.remove(this);
     const transport = this.transport;
     if (!transport.destroyed) {
       if ((transport.writableLength ?? 0) === 0 || !transport.writable) transport.destroy();
@@ -692,6 +721,9 @@ function destroyTransport(this: Duplex): void {
 }
 function heartbeatTick(connection: Connection): void {
   connection.onHeartbeat();
+}
+function evictTick(connection: Connection): void {
+  connection.onEvict();
 }
 function stallTick(connection: Connection): void {
   connection.onStallCheck();

@@ -7,6 +7,7 @@
  * `close()`. It parses nothing and writes no WebSocket frames itself.
  */
 import { EventEmitter } from 'node:events';
+import { totalmem } from 'node:os';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -27,7 +28,7 @@ import {
 import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/options.js';
 import { PerMessageDeflateServer } from '../../extensions/index.js';
 import { HeaderMap, type HttpHeadResult, type RequestHead } from '../../handshake/index.js';
-import { Admission, type AdmissionRefusal, type OpenTicket, type TrustProxy } from '../../policy/index.js';
+import { Admission, type AdmissionRefusal, MemoryBudget, type OpenTicket, type TrustProxy } from '../../policy/index.js';
 import type { Connection, ConnectionOwner } from '../connection/connection.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions } from '../connection/connection-options.js';
 import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connection/deflate-options.js';
@@ -89,6 +90,12 @@ export interface ServerOptions extends ConnectionOptions {
    * address. Default false: the socket's address (a client could forge the headers).
    */
   trustProxy?: TrustProxy;
+  /**
+   * Bytes all connections together may hold in incomplete incoming messages and untaken output;
+   * over it, the largest holders are closed with 1013 (try again later) until the rest fits.
+   * Default: a quarter of the machine's memory.
+   */
+  maxBufferedBytes?: number;
   /** Drop a connection whose opening (TLS handshake and request head) is not complete within this many ms. Default 10,000. */
   handshakeTimeout?: number;
   /** Standalone mode: largest request head, in bytes. Default 16 KiB. */
@@ -117,6 +124,7 @@ const SERVER_KEYS = new Set<string>([
   'maxPendingHandshakes',
   'maxPendingHandshakesPerIp',
   'trustProxy',
+  'maxBufferedBytes',
   'handshakeTimeout',
   'maxHeaderSize',
   'perMessageDeflate',
@@ -141,6 +149,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
   /** @internal Connection budgets (sans-I/O). */
   readonly admission: Admission;
   private readonly counters = new ServerStats();
+  private readonly memory: MemoryBudget<Connection>;
   private readonly pipeline: AcceptPipeline;
   private readonly listener: StandaloneListener | null = null;
   private readonly secure: boolean;
@@ -175,6 +184,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     if (trust !== undefined && typeof trust !== 'boolean' && typeof trust !== 'function' && !(Number.isInteger(trust) && trust >= 0)) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'option "trustProxy" must be a boolean, a hop count or a function');
     }
+    this.memory = new MemoryBudget(integerOption(options.maxBufferedBytes, 'maxBufferedBytes', Math.floor(totalmem() / 4), 1));
     this.admission = new Admission({
       maxConnections: integerOption(options.maxConnections, 'maxConnections', DEFAULT_MAX_CONNECTIONS, 0),
       maxConnectionsPerIp: integerOption(options.maxConnectionsPerIp, 'maxConnectionsPerIp', DEFAULT_MAX_CONNECTIONS_PER_IP, 1),
@@ -345,7 +355,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
   }
 
   /** @internal */
-  adopted(ws: WebSocket): void {
+  adopted(ws: WebSocket, connection: Connection): void {
+    connection.budget = this.memory;
     this.counters.accepted++;
     this.clients.add(ws);
     reportOpen(ws.remoteAddress, ws.protocol, ws.extensions);
