@@ -21,14 +21,14 @@ import {
   type ValidUpgradeRequest,
   validateUpgradeRequest,
 } from '../../handshake/index.js';
-import { clientAddress, type OpenTicket, type TrustProxy } from '../../policy/index.js';
+import { type AdmissionRefusal, clientAddress, type OpenTicket, type TrustProxy } from '../../policy/index.js';
 import type { Connection, ConnectionOwner } from '../connection/connection.js';
 import type { ResolvedConnectionOptions } from '../connection/connection-options.js';
 import type { ResolvedDeflateConfig } from '../connection/deflate-options.js';
 import { sha1 } from '../platform.js';
 import { adoptWebSocket, type WebSocket } from '../websocket.js';
 import { HeldInput } from './held-input.js';
-import { rejectUpgrade, rejectWith } from './rejection.js';
+import { refuseAdmission, rejectUpgrade, rejectWith } from './rejection.js';
 import type { AnyUpgradeRequest, VerifyClientInfo, VerifyResult } from './upgrade-request.js';
 
 /** The hooks of the accept pipeline (from the server's options). */
@@ -47,9 +47,9 @@ export interface AcceptHost {
   /** The server is shutting down: refuse with 503. */
   readonly closing: boolean;
   /** Whether one more connection from `address` (and `user`) fits; the refusal otherwise. */
-  checkAdmission(address: string, user: string | undefined): true | AdmissionAnswer;
+  checkAdmission(address: string, user: string | undefined): true | AdmissionRefusal;
   /** Take an open-connection slot, or get the refusal. */
-  admit(address: string, user: string | undefined): OpenTicket | AdmissionAnswer;
+  admit(address: string, user: string | undefined): OpenTicket | AdmissionRefusal;
   /** The socket's opening is over (adopted, refused or gone): give its handshake slot back. */
   endPending(socket: Duplex): void;
   /** The owner told when an admitted connection closes. */
@@ -60,14 +60,6 @@ export interface AcceptHost {
   adopted(ws: WebSocket, connection: Connection): void;
   /** A hook threw or returned something impossible. */
   reportError(error: Error): void;
-}
-
-/** A refusal by admission: status, reason and `Retry-After`. */
-export interface AdmissionAnswer {
-  readonly ok: false;
-  readonly status: number;
-  readonly reason: string;
-  readonly retryAfter: number | undefined;
 }
 
 /** Settings the pipeline applies to every accepted connection. */
@@ -230,11 +222,6 @@ export class AcceptPipeline {
 
 /** The socket type hooks see (a Duplex from a framework is passed through as is). */
 export type UpgradeSocket = Socket | Duplex;
-
-/** Answer an admission refusal: 429 with `Retry-After`, or 503. */
-function refuseAdmission(socket: Duplex, answer: AdmissionAnswer): void {
-  rejectUpgrade(socket, answer.status, answer.reason, answer.retryAfter === undefined ? [] : [['Retry-After', String(answer.retryAfter)]]);
-}
 
 /** The per-user key of a `verify` result's `user`: its `id` when that is a string or a number. */
 function userKeyOf(user: unknown): string | undefined {

@@ -6,6 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { type HandshakeRejection, rejectionResponse } from '../../handshake/index.js';
+import type { AdmissionRefusal } from '../../policy/index.js';
 import { reportRejection, statsOf } from '../diagnostics.js';
 
 /** How long a refused peer gets to read the answer before the socket is destroyed. */
@@ -33,6 +34,11 @@ export function rejectUpgrade(socket: Duplex, status: number, message: string, h
   const timer = setTimeout(destroySocket, LINGER_MS, socket);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+/** Answer an admission refusal: its status, with `Retry-After` when it has one (429). */
+export function refuseAdmission(socket: Duplex, refusal: AdmissionRefusal): void {
+  rejectUpgrade(socket, refusal.status, refusal.reason, refusal.retryAfter === undefined ? [] : [['Retry-After', String(refusal.retryAfter)]]);
 }
 
 /** Answer with a rejection the handshake validation produced. */

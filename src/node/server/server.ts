@@ -36,7 +36,7 @@ import { asBuffer } from '../platform.js';
 import { countFor, reportClose, reportOpen, ServerStats, type ServerStatsSnapshot } from '../diagnostics.js';
 import { WebSocket } from '../websocket.js';
 import { type AcceptHost, AcceptPipeline } from './accept-pipeline.js';
-import { rejectUpgrade } from './rejection.js';
+import { refuseAdmission, rejectUpgrade } from './rejection.js';
 import { StandaloneListener } from './standalone-listener.js';
 import { type AnyUpgradeRequest, StandaloneRequest, type UpgradeRequest, type VerifyClientInfo, type VerifyResult } from './upgrade-request.js';
 
@@ -333,7 +333,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     const granted = this.admission.beginHandshake(address);
     if (granted !== true) {
       this.counters.limitHit(granted.limit, address);
-      rejectUpgrade(socket, granted.status, granted.reason, granted.retryAfter === undefined ? [] : [['Retry-After', String(granted.retryAfter)]]);
+      refuseAdmission(socket, granted);
       return false;
     }
     const holder = new PendingSlot(this.admission, address);
