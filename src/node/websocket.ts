@@ -221,13 +221,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
       callback = options;
       options = undefined;
     }
-    const connection = this.connection;
-    if (connection === null && this.failedInfo === null) throw notOpenError(CONNECTING);
+    this.assertNotConnecting();
     const bytes = toBuffer(data);
-    if (connection === null || connection.readyState !== OPEN) {
-      if (callback !== undefined) process.nextTick(callback, notOpenError(this.readyState));
-      return false;
-    }
+    const connection = this.openOrReject(callback);
+    if (connection === null) return false;
     return connection.send(bytes, options?.binary ?? typeof data !== 'string', options?.fin ?? true, options?.compress !== false, callback);
   }
 
@@ -277,16 +274,24 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   }
 
   private control(ping: boolean, data: SendData | undefined, callback: Callback | undefined): void {
-    const connection = this.connection;
-    if (connection === null && this.failedInfo === null) throw notOpenError(CONNECTING);
+    this.assertNotConnecting();
     const bytes = data === undefined ? EMPTY : toBuffer(data);
     // "All control frames MUST have a payload length of 125 bytes or less" (RFC 6455 §5.5).
     if (bytes.length > MAX_CONTROL_PAYLOAD) throw new WebSocketError(ErrorCode.InvalidArgument, 'control frame payload longer than 125 bytes');
-    if (connection === null || connection.readyState !== OPEN) {
-      if (callback !== undefined) process.nextTick(callback, notOpenError(this.readyState));
-      return;
-    }
-    connection.sendControl(ping, bytes, callback);
+    this.openOrReject(callback)?.sendControl(ping, bytes, callback);
+  }
+
+  /** Sending while the handshake runs is misuse (as in ws): it throws. */
+  private assertNotConnecting(): void {
+    if (this.connection === null && this.failedInfo === null) throw notOpenError(CONNECTING);
+  }
+
+  /** The connection when it is open; otherwise null, and `callback` gets the error on the next tick. */
+  private openOrReject(callback: Callback | undefined): Connection | null {
+    const connection = this.connection;
+    if (connection !== null && connection.readyState === OPEN) return connection;
+    if (callback !== undefined) process.nextTick(callback, notOpenError(this.readyState));
+    return null;
   }
 
   /**
@@ -354,13 +359,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
 
   /** @internal */
   onMessage(data: Uint8Array, binary: boolean): void {
-    const iterator = this.iterator;
-    if (iterator !== null) iterator.push(binary ? this.binaryValue(data) : asBuffer(data).toString('utf8'));
-    this.emit('message', binary && this.binaryType === 'arraybuffer' ? toArrayBuffer(data) : asBuffer(data), binary);
-  }
-
-  private binaryValue(data: Uint8Array): Buffer | ArrayBuffer {
-    return this.binaryType === 'arraybuffer' ? toArrayBuffer(data) : asBuffer(data);
+    // One conversion serves the iterator and the listeners (an ArrayBuffer is a copy).
+    const value = binary && this.binaryType === 'arraybuffer' ? toArrayBuffer(data) : asBuffer(data);
+    this.iterator?.push(binary ? value : (value as Buffer).toString('utf8'));
+    this.emit('message', value, binary);
   }
 
   /** @internal */
