@@ -299,18 +299,17 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
   }
 
   /** @internal OutgoingSink */
-  writeMessage(bytes: Uint8Array, binary: boolean, fin: boolean, rsv: number, callback: SendCallback | undefined): boolean {
+  writeMessage(bytes: Uint8Array, binary: boolean, fin: boolean, rsv: number, callback: SendCallback | undefined): void {
     const p = this.protocol;
     if (!p.canSend) {
       this.rejectSend(callback);
-      return false;
+      return;
     }
     if (p.sendingFragment) p.sendContinuation(bytes, fin);
     else if (binary) p.sendBinary(bytes, fin, rsv);
     else p.sendText(bytes, fin, rsv);
     this.queuedBytes += bytes.length;
     this.queued(callback);
-    return true;
   }
 
   /** @internal OutgoingSink */
@@ -394,18 +393,20 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     }
     if (end && !transport.destroyed) transport.end();
     if (p.closeExpected()) this.armCloseTimer();
-    this.checkWriteBackpressure();
-    this.armStallTimer();
-    if (this.budget !== null) this.reportHeld();
+    // One read of the transport's buffered bytes serves the three checks that follow a write.
+    const buffered = transport.writableLength ?? 0;
+    if (!this.checkWriteBackpressure(buffered)) return;
+    this.armStallTimer(buffered);
+    if (this.budget !== null) this.reportHeld(buffered);
   }
 
-  private checkWriteBackpressure(): void {
-    const buffered = this.transport.writableLength ?? 0;
+  /** Pause reading above the high-water mark; cut the peer past `maxBufferedAmount` (then false). */
+  private checkWriteBackpressure(buffered: number): boolean {
     if (buffered > this.options.maxBufferedAmount) {
       this.limitHit('maxBufferedAmount');
       this.host.onError(new WebSocketError(ErrorCode.BufferLimit, 'peer is not reading: buffered output over maxBufferedAmount'));
       this.transport.destroy();
-      return;
+      return false;
     }
     if (buffered >= this.options.highWaterMark) {
       this.flags |= ABOVE_HIGH_WATER;
@@ -413,6 +414,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
       // an echo, say) cannot make our output grow.
       this.pauseFor(PauseReason.PeerNotReading);
     }
+    return true;
   }
 
   // -- reading --------------------------------------------------------------------------------
@@ -455,12 +457,12 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
   }
 
   /** Bytes this connection holds now: an incomplete incoming message and output the kernel has not taken. */
-  heldBytes(): number {
-    return this.closedInfo !== null ? 0 : this.protocol.bufferedMessageBytes + (this.transport.writableLength ?? 0);
+  heldBytes(buffered = this.transport.writableLength ?? 0): number {
+    return this.closedInfo !== null ? 0 : this.protocol.bufferedMessageBytes + buffered;
   }
 
-  private reportHeld(): void {
-    const held = this.heldBytes();
+  private reportHeld(buffered?: number): void {
+    const held = this.heldBytes(buffered);
     if (held === this.reportedHeld) return;
     this.reportedHeld = held;
     const cut = this.budget!.update(this, held);
@@ -581,16 +583,16 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
   }
 
   /** Arm the stall check when input is incomplete or output is waiting (one timer for both). */
-  private armStallTimer(): void {
+  private armStallTimer(buffered = this.transport.writableLength ?? 0): void {
     if (this.stallTimer !== null || this.closedInfo !== null) return;
     const o = this.options;
     const input = o.stalledInputTimeout !== 0 && this.protocol.inputPending;
-    const output = o.stalledOutputTimeout !== 0 && (this.transport.writableLength ?? 0) > 0;
+    const output = o.stalledOutputTimeout !== 0 && buffered > 0;
     if (!input && !output) return;
     let delay = Number.POSITIVE_INFINITY;
     if (input) delay = Math.max(1, this.lastReceived + o.stalledInputTimeout - Date.now());
     if (output) {
-      this.stallMark = this.transport.writableLength ?? 0;
+      this.stallMark = buffered;
       this.writtenSinceMark = 0;
       delay = Math.min(delay, o.stalledOutputTimeout);
     }

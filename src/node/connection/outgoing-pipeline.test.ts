@@ -21,9 +21,8 @@ class ManualEngine implements DeflateEngine {
 class RecordingSink implements OutgoingSink {
   log: string[] = [];
   idle = 0;
-  writeMessage(bytes: Uint8Array, _binary: boolean, fin: boolean, rsv: number): boolean {
+  writeMessage(bytes: Uint8Array, _binary: boolean, fin: boolean, rsv: number): void {
     this.log.push(`${Buffer.from(bytes).toString()}${rsv ? '(rsv1)' : ''}${fin ? '' : '…'}`);
-    return true;
   }
   writeClose(code: number | undefined): void {
     this.log.push(`close ${code}`);

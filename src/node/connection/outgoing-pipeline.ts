@@ -14,8 +14,8 @@ export type SendCallback = (error?: Error | null) => void;
 
 /** What the pipeline hands its results to (the connection). */
 export interface OutgoingSink {
-  /** Queue one message (or fragment) in the core. False if the core can no longer send: the callback was failed. */
-  writeMessage(bytes: Uint8Array, binary: boolean, fin: boolean, rsv: number, callback: SendCallback | undefined): boolean;
+  /** Queue one message (or fragment) in the core; if the core can no longer send, the callback gets the error. */
+  writeMessage(bytes: Uint8Array, binary: boolean, fin: boolean, rsv: number, callback: SendCallback | undefined): void;
   /** Queue the close frame that waited behind the messages. */
   writeClose(code: number | undefined, reason: string | Uint8Array): void;
   /** Fail a callback (on the next tick). */
