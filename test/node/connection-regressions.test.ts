@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocket, type WebSocketServer } from '../../src/index.js';
+import { type ServerOptions, WebSocket, type WebSocketServer } from '../../src/index.js';
 import { next, openClient, RawClient, startServer, upgradeRequest } from '../helpers/node.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -87,6 +87,23 @@ async function rawServer(respond: (key: string) => string, then: (socket: Socket
     return new Promise((resolve) => server.close(resolve));
   });
   return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, sockets };
+}
+
+/**
+ * A WebSocketServer behind an http.Server on loopback: attached (`{ server }`), or with
+ * `noServer: true` driven through handleUpgrade from the http server's 'upgrade' event.
+ */
+async function attachedServer(options: Omit<ServerOptions, 'port' | 'server'>): Promise<{ wss: WebSocketServer; port: number }> {
+  const http = createHttpServer();
+  const { WebSocketServer } = await import('../../src/index.js');
+  const wss = options.noServer === true ? new WebSocketServer(options) : new WebSocketServer({ ...options, server: http });
+  if (options.noServer === true) {
+    http.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
+  }
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  cleanups.push(() => new Promise((resolve) => http.close(resolve)), () => wss.close());
+  return { wss, port: (http.address() as AddressInfo).port };
 }
 
 const accept = (key: string) => createHash('sha1').update(key + GUID).digest('base64');
@@ -187,23 +204,12 @@ describe('3. frames sent right behind the upgrade request reach the connection l
     await expectEarlyMessage(port, wss);
   });
   it('attached to an http.Server', async () => {
-    const http = createHttpServer();
-    http.listen(0, '127.0.0.1');
-    await once(http, 'listening');
-    const { WebSocketServer } = await import('../../src/index.js');
-    const wss = new WebSocketServer({ server: http });
-    cleanups.push(() => new Promise((resolve) => http.close(resolve)), () => wss.close());
-    await expectEarlyMessage((http.address() as AddressInfo).port, wss);
+    const { wss, port } = await attachedServer({});
+    await expectEarlyMessage(port, wss);
   });
   it('handleUpgrade (noServer)', async () => {
-    const http = createHttpServer();
-    const { WebSocketServer } = await import('../../src/index.js');
-    const wss = new WebSocketServer({ noServer: true });
-    http.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
-    http.listen(0, '127.0.0.1');
-    await once(http, 'listening');
-    cleanups.push(() => new Promise((resolve) => http.close(resolve)), () => wss.close());
-    await expectEarlyMessage((http.address() as AddressInfo).port, wss);
+    const { wss, port } = await attachedServer({ noServer: true });
+    await expectEarlyMessage(port, wss);
   });
 });
 
@@ -394,13 +400,8 @@ describe('12. a socket half-closed while verify runs is not upgraded', () => {
     await expectNoConnection(wss, port);
   });
   it('attached to an http.Server (verifyClient, async)', async () => {
-    const http = createHttpServer();
-    http.listen(0, '127.0.0.1');
-    await once(http, 'listening');
-    const { WebSocketServer } = await import('../../src/index.js');
-    const wss = new WebSocketServer({ server: http, verifyClient: (_info, cb) => void sleep(100).then(() => cb(true)) });
-    cleanups.push(() => new Promise((resolve) => http.close(resolve)), () => wss.close());
-    await expectNoConnection(wss, (http.address() as AddressInfo).port);
+    const { wss, port } = await attachedServer({ verifyClient: (_info, cb) => void sleep(100).then(() => cb(true)) });
+    await expectNoConnection(wss, port);
   });
 });
 
