@@ -49,7 +49,7 @@ const STATE_HALTED: number = 2;
 export class FrameDecoder {
   private readonly sink: FrameSink;
   private readonly expectMasked: boolean;
-  private allowedRsv: number;
+  private readonly allowedRsv: number;
   private readonly maxFrameSize: number;
 
   private state: number = STATE_HEADER;
@@ -84,11 +84,6 @@ export class FrameDecoder {
   /** Whether a frame has started and not ended: header bytes spilled, or payload still to come. */
   get midFrame(): boolean {
     return this.state === STATE_PAYLOAD || (this.state === STATE_HEADER && this.spillLength !== 0);
-  }
-
-  /** Change which RSV bits are accepted (after an extension is negotiated). */
-  setAllowedRsv(bits: number): void {
-    this.allowedRsv = bits;
   }
 
   /** Stop decoding for good: every later byte is ignored. A sink may call this from any callback. */

@@ -48,7 +48,7 @@ export class MessageAssembler {
   private readonly maxFragments: number;
   private readonly allocate: Allocate;
   private readonly isUtf8: ((bytes: Uint8Array) => boolean) | null;
-  private messageRsv: number;
+  private readonly messageRsv: number;
   private readonly utf8 = new Utf8Validator();
 
   /** Opcode of the message in progress (Text or Binary), or -1 between messages. */
@@ -74,11 +74,6 @@ export class MessageAssembler {
     this.allocate = options.allocate ?? allocateZeroed;
     this.isUtf8 = options.isUtf8 ?? null;
     this.messageRsv = options.messageRsv ?? 0;
-  }
-
-  /** Set the RSV bit that marks an extension-transformed message (after negotiation). */
-  setMessageRsv(bits: number): void {
-    this.messageRsv = bits;
   }
 
   /** True while a fragmented message has started and not finished. */

@@ -121,7 +121,7 @@ export class Protocol {
   private readonly encoder: FrameEncoder;
   private readonly autoPong: boolean;
   private readonly fragmentSize: number;
-  private extensionRsv: number;
+  private readonly extensionRsv: number;
 
   private events: ProtocolEvent[] = [];
   /** Index of the next event {@link Protocol.nextEvent} hands out. */
