@@ -62,6 +62,14 @@ export const DEFAULT_CONTROL_FRAMES_PER_SECOND = 1000;
 /** See {@link DEFAULT_MESSAGES_PER_SECOND}. */
 export const DEFAULT_CONTROL_FRAME_BURST = 1000;
 /**
+ * Decompressed bytes per second one connection's permessage-deflate may produce, with one
+ * second's worth as the burst: 64 MiB/s. Over it, inflation (and with it the connection's reading)
+ * waits for the budget instead of closing. Four connections looping 71 KB bombs made the server
+ * inflate 5.4 GiB in 10 s before; this bounds each to 64 MiB/s (a bomb still fails with 1009 as
+ * soon as it passes `maxPayload`).
+ */
+export const DEFAULT_INFLATED_BYTES_PER_SECOND = 64 * 1024 * 1024;
+/**
  * A frame or fragmented message left incomplete with no byte received for this long is failed
  * with 1008: 30 s. Stops peers that pin memory with messages they never finish.
  */

@@ -1,8 +1,8 @@
 /**
- * Sans-I/O policies the Node.js layer applies: connection admission (and, later, rate limits and
- * reconnection backoff). Re-exports only.
+ * Sans-I/O policies the Node.js layer applies: connection admission, rate limits and
+ * pacing, the server-wide memory budget. Re-exports only.
  */
 export { Admission, type AdmissionLimits, type AdmissionRefusal, type OpenTicket } from './admission.js';
 export { clientAddress, type TrustProxy } from './client-address.js';
-export { InputRateLimiter, type RateLimits, type RateVerdict } from './rate-limit.js';
+export { InputRateLimiter, PacingBucket, type RateLimits, type RateVerdict } from './rate-limit.js';
 export { type MemoryHolder, MemoryBudget } from './memory-budget.js';

@@ -1,9 +1,10 @@
 /**
  * Per-connection rate limits, sans-I/O: token buckets for data messages, data bytes and control
- * frames (pings and pongs), each with a sustained rate per second and a burst. The caller passes
- * the clock (milliseconds), so the buckets are deterministic in tests. A bucket set is made only
- * when a connection first receives something, so an idle connection holds none. No timers, no
- * Node.js APIs.
+ * frames (pings and pongs), each with a sustained rate per second and a burst, and a pacing bucket
+ * for decompression work (bytes inflated per second), which answers "wait this long" instead of
+ * "over the limit". The caller passes the clock (milliseconds), so the buckets are deterministic
+ * in tests. Buckets are made only when a connection first receives something, so an idle
+ * connection holds none. No timers, no Node.js APIs.
  */
 
 /** Rates (per second) and bursts of one connection's input. */
@@ -20,6 +21,12 @@ export interface RateLimits {
   readonly controlFramesPerSecond: number;
   /** Pings and pongs allowed at once. */
   readonly controlFrameBurst: number;
+  /**
+   * Bytes of decompressed output per second a connection's permessage-deflate may produce,
+   * sustained, with one second's worth as the burst. Over it, inflation pauses (and with it the
+   * connection's reading) until the budget refills: the connection is slowed, not closed.
+   */
+  readonly inflatedBytesPerSecond: number;
 }
 
 /** Which limit a frame broke, or null when it fits. */
@@ -73,5 +80,37 @@ export class InputRateLimiter {
     this.messages = Math.min(l.messageBurst, this.messages + seconds * l.messagesPerSecond);
     this.bytes = Math.min(l.byteBurst, this.bytes + seconds * l.bytesPerSecond);
     this.control = Math.min(l.controlFrameBurst, this.control + seconds * l.controlFramesPerSecond);
+  }
+}
+
+/**
+ * A pacing token bucket: work is always allowed, but a bucket in debt says how long to wait
+ * before the next piece of work, so the sustained rate never passes `perSecond` (plus one burst).
+ */
+export class PacingBucket {
+  private tokens: number;
+  private last: number;
+
+  /**
+   * @param perSecond - sustained units per second (the burst is one second's worth)
+   * @param now - the clock, in ms
+   */
+  constructor(
+    private readonly perSecond: number,
+    now: number,
+  ) {
+    this.tokens = perSecond;
+    this.last = now;
+  }
+
+  /** Account `units` of work done at `now`; returns the ms to wait before the next piece (0: go on). */
+  spend(units: number, now: number): number {
+    const elapsed = now - this.last;
+    if (elapsed > 0) {
+      this.last = now;
+      this.tokens = Math.min(this.perSecond, this.tokens + (elapsed / 1000) * this.perSecond);
+    }
+    this.tokens -= units;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.perSecond) * 1000);
   }
 }

@@ -208,6 +208,65 @@ describe('permessage-deflate on the wire and its limits', () => {
     expect(peer.closeCodes).toEqual([1002]);
   });
 
+  it.each([
+    ['context takeover', offer],
+    ['client_no_context_takeover (pooled inflaters)', ['Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover']],
+  ])('a message ending in a final DEFLATE block is delivered, and breaks neither the next message nor another connection (%s)', async (_name, extensions) => {
+    // RFC 7692 §7.2.2 appends 0x00 0x00 0xff 0xff to every message; after a block with BFINAL set
+    // zlib takes no more input. Before, the ended stream went back to the pool (the next
+    // connection to borrow it failed) or stayed the connection's context (the next message came
+    // out empty).
+    const { port } = await deflateEchoServer();
+    const peer = await RawPeer.toServer(port, '/', extensions);
+    peer.send({ opcode: 1, rsv: 0x40, payload: deflateRawSync('final block') });
+    peer.send({ opcode: 1, rsv: 0x40, payload: compress('after it') });
+    const other = await openClient(`ws://127.0.0.1:${port}`, [], { perMessageDeflate: true });
+    other.send('x'.repeat(5000));
+    const [echo] = await next<[Buffer]>(other, 'message');
+    expect(String(echo)).toBe('x'.repeat(5000));
+    const deadline = Date.now() + 3000;
+    while (peer.frames.filter((f) => f.opcode === 1).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(peer.frames.filter((f) => f.opcode === 1).map((f) => f.payload.toString())).toEqual(['final block', 'after it']);
+    other.close();
+    peer.destroy();
+  });
+
+  it('fails bytes after a final DEFLATE block with 1007', async () => {
+    const { port } = await deflateEchoServer();
+    const peer = await RawPeer.toServer(port, '/', offer);
+    peer.send({ opcode: 2, rsv: 0x40, payload: Buffer.concat([deflateRawSync('x'), Buffer.from([1, 2, 3, 4, 5])]) });
+    expect(await peer.waitClosed(3000)).toBe(true);
+    expect(peer.closeCodes).toEqual([1007]);
+  });
+
+  it('20 concurrent bombs do not hold an honest compressed echo behind them: every echo within 500 ms', async () => {
+    // Before, inflation held its zlib slot to the end, so an honest message waited behind whole
+    // bombs (1.8 s here; over 3 s with 40 of them at the default maxPayload), and each bomb's
+    // output was joined after it had failed (a 32 MiB copy on the event loop). Now each
+    // inflation gives up its slot after every 256 KiB of output, and a failed one is dropped.
+    const { port, url } = await deflateEchoServer(true, { maxPayload: 32 * 1024 * 1024, maxConnectionsPerIp: 100 });
+    const bomb = compress(Buffer.alloc(256 * 1024 * 1024));
+    const bombers = await Promise.all(Array.from({ length: 20 }, () => RawPeer.toServer(port, '/', offer)));
+    const honest = await openClient(url, [], { perMessageDeflate: true });
+    const message = JSON.stringify({ n: 0, text: 'honest '.repeat(300) });
+    // Warm the honest path up first.
+    honest.send(message);
+    await next(honest, 'message');
+    for (const b of bombers) b.send({ opcode: 2, rsv: 0x40, payload: bomb });
+    const latencies: number[] = [];
+    while (bombers.some((b) => b.closedAfter === -1) && latencies.length < 200) {
+      const sent = Date.now();
+      honest.send(message);
+      await next(honest, 'message');
+      latencies.push(Date.now() - sent);
+    }
+    for (const b of bombers) expect(await b.waitClosed(10_000)).toBe(true);
+    expect(bombers.flatMap((b) => b.closeCodes)).toEqual(new Array(20).fill(1009));
+    expect(latencies.length).toBeGreaterThan(0);
+    expect(Math.max(...latencies)).toBeLessThan(500);
+    honest.close();
+  });
+
   it('declines an invalid offer and falls back to the next one', async () => {
     const { port } = await deflateEchoServer();
     const peer = await RawPeer.toServer(port, '/', ['Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=99, permessage-deflate; client_no_context_takeover']);

@@ -9,6 +9,7 @@ import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_CONTROL_FRAME_BURST,
   DEFAULT_CONTROL_FRAMES_PER_SECOND,
+  DEFAULT_INFLATED_BYTES_PER_SECOND,
   DEFAULT_MESSAGE_BURST,
   DEFAULT_MESSAGES_PER_SECOND,
   ErrorCode,
@@ -97,6 +98,7 @@ const RATE_KEYS: ReadonlySet<string> = new Set([
   'byteBurst',
   'controlFramesPerSecond',
   'controlFrameBurst',
+  'inflatedBytesPerSecond',
   'overflow',
 ]);
 
@@ -115,6 +117,7 @@ function resolveRateLimit(value: RateLimitOptions | false | undefined, maxPayloa
     byteBurst: integerOption(o.byteBurst, 'rateLimit.byteBurst', Math.max(2 * maxPayload, 1), 1),
     controlFramesPerSecond: integerOption(o.controlFramesPerSecond, 'rateLimit.controlFramesPerSecond', DEFAULT_CONTROL_FRAMES_PER_SECOND, 1),
     controlFrameBurst: integerOption(o.controlFrameBurst, 'rateLimit.controlFrameBurst', DEFAULT_CONTROL_FRAME_BURST, 1),
+    inflatedBytesPerSecond: integerOption(o.inflatedBytesPerSecond, 'rateLimit.inflatedBytesPerSecond', DEFAULT_INFLATED_BYTES_PER_SECOND, 1),
   });
 }
 

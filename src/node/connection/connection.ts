@@ -155,7 +155,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     this.protocol = new Protocol(extensions.length === 0 ? sharedProtocolOptions(options, isServer) : { ...protocolOptions(options, isServer), extensions });
     const pmd = extensions.find((e): e is PerMessageDeflateExtension => e.name === PERMESSAGE_DEFLATE);
     if (pmd !== undefined && deflate !== null) {
-      this.transform = new PerMessageDeflateTransform(pmd, new ZlibEngine(pmd, deflate), options.maxPayload);
+      this.transform = new PerMessageDeflateTransform(pmd, new ZlibEngine(pmd, deflate, options.rateLimit?.inflatedBytesPerSecond ?? 0), options.maxPayload);
       this.outgoing = new OutgoingPipeline(this, this.transform, deflate.threshold);
     } else {
       this.transform = null;

@@ -4,12 +4,16 @@
  * (like ws's module-level limiter; `setZlibConcurrency` or the `concurrencyLimit` option sets it).
  * With context takeover a connection keeps one stream per direction; without it, operations
  * borrow streams from a small process-wide pool (reset after each message), so an idle connection
- * holds no zlib memory. Every operation's callback runs exactly once, also when the engine is
- * closed while it runs. It does not frame, strip tails or validate text: the RFC 7692 transform
- * in `src/extensions/` does that.
+ * holds no zlib memory. Decompression is sliced and paced: after every {@link INFLATE_SLICE} of
+ * output an inflation gives its slot to the next waiting operation (so a bomb cannot hold honest
+ * messages behind it for longer than a few slices), and a connection over its inflate rate waits
+ * before its next slice. Every operation's callback runs exactly once, also when the engine is
+ * closed while it runs or waits. It does not frame, strip tails or validate text: the RFC 7692
+ * transform in `src/extensions/` does that.
  */
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import { DEFAULT_ZLIB_CONCURRENCY, ErrorCode, WebSocketError } from '../../core/index.js';
+import { PacingBucket } from '../../policy/index.js';
 import { type DeflateEngine, type DeflateParameters, type EngineResult, OUTPUT_LIMIT } from '../../extensions/index.js';
 
 /** Runs at most `limit` operations at once; the rest wait in FIFO order. */
@@ -75,6 +79,13 @@ export interface ZlibTuning {
   readonly memLevel: number;
 }
 
+/**
+ * Output an inflation produces before it goes to the back of the zlib queue: 256 KiB (about a
+ * quarter of a millisecond of zlib work here). An honest message waits behind at most one slice
+ * per operation ahead of it, never behind a whole bomb.
+ */
+export const INFLATE_SLICE = 256 * 1024;
+
 const MAX_IDLE_STREAMS = 16;
 const idleDeflaters = new Map<string, DeflateRaw[]>();
 const idleInflaters = new Map<number, InflateRaw[]>();
@@ -101,14 +112,22 @@ export class ZlibEngine implements DeflateEngine {
   private inflater: InflateRaw | null = null;
   private inFlight = 0;
   private closed = false;
+  /** Inflate budget, made on the first paced slice. */
+  private pacer: PacingBucket | null = null;
+  /** The next slice may not start before this time (ms). */
+  private pacedUntil = 0;
+  /** Ends the inflation waiting out its pacing delay, when one does (for close()). */
+  private abortPacingWait: (() => void) | null = null;
 
   /**
    * @param parameters - what the handshake agreed on
    * @param tuning - compression level and memory level
+   * @param inflatedBytesPerSecond - decompressed bytes per second this connection may produce (0: unpaced)
    */
   constructor(
     private readonly parameters: DeflateParameters,
     private readonly tuning: ZlibTuning,
+    private readonly inflatedBytesPerSecond = 0,
   ) {}
 
   deflate(data: Uint8Array, done: (result: EngineResult) => void): void {
@@ -134,15 +153,16 @@ export class ZlibEngine implements DeflateEngine {
   }
 
   inflate(data: Uint8Array, tail: Uint8Array, maxOutput: number, done: (result: EngineResult) => void): void {
-    this.schedule(done, (complete) => {
+    this.schedule(done, (complete, slicer) => {
       // Inflating with a window at least as large as the peer's is always correct; zlib's raw
       // inflate needs 9 bits or more.
       const windowBits = Math.max(9, this.parameters.decompressWindowBits);
       if (!this.parameters.decompressNoContextTakeover) {
         const inflater = (this.inflater ??= newInflater(windowBits));
-        runInflate(inflater, data, tail, maxOutput, (result) => {
-          if (!(result instanceof Uint8Array)) {
-            // The context is lost with the message, and so is the connection.
+        runInflate(inflater, data, tail, maxOutput, slicer!, (result, ended) => {
+          if (!(result instanceof Uint8Array) || ended) {
+            // A failed message loses the context (and the connection); a final block ends the
+            // stream, and the next message starts a new one.
             this.inflater = null;
             inflater.close();
           }
@@ -151,8 +171,10 @@ export class ZlibEngine implements DeflateEngine {
         return;
       }
       const inflater = idleInflaters.get(windowBits)?.pop() ?? newInflater(windowBits);
-      runInflate(inflater, data, tail, maxOutput, (result) => {
-        if (result instanceof Uint8Array) {
+      runInflate(inflater, data, tail, maxOutput, slicer!, (result, ended) => {
+        // A stream that saw a final block has ended for good: pooling it would fail the next
+        // connection to borrow it.
+        if (result instanceof Uint8Array && !ended) {
           inflater.reset();
           returnToPool(idleInflaters, windowBits, inflater);
         } else {
@@ -160,11 +182,12 @@ export class ZlibEngine implements DeflateEngine {
         }
         complete(result);
       });
-    });
+    }, true);
   }
 
   close(): void {
     this.closed = true;
+    this.abortPacingWait?.();
     if (this.inFlight === 0) this.freeStreams();
   }
 
@@ -175,58 +198,176 @@ export class ZlibEngine implements DeflateEngine {
     this.inflater = null;
   }
 
-  private schedule(done: (result: EngineResult) => void, work: (complete: (result: EngineResult) => void) => void): void {
+  /**
+   * Run `work` in a zlib slot. Deflations (no `slicer` asked for) keep the slot to the end;
+   * inflations get a {@link Slicer} to give it up between slices and to account their output.
+   */
+  private schedule(done: (result: EngineResult) => void, work: (complete: (result: EngineResult) => void, slicer: Slicer | null) => void, sliced = false): void {
     if (this.closed) {
-      done(new WebSocketError(ErrorCode.InvalidState, 'connection closed'));
+      done(closedError());
       return;
     }
     this.inFlight++;
-    zlibLimiter.run(() => {
-      let settled = false;
-      const complete = (result: EngineResult) => {
-        if (settled) return;
-        settled = true;
+    let settled = false;
+    let holding = false;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const complete = (result: EngineResult) => {
+      if (settled) return;
+      settled = true;
+      if (timer !== null) {
+        clearTimeout(timer);
+        timer = null;
+        this.abortPacingWait = null;
+      }
+      if (holding) {
+        holding = false;
         zlibLimiter.release();
-        if (--this.inFlight === 0 && this.closed) this.freeStreams();
-        done(result);
-      };
-      if (this.closed) complete(new WebSocketError(ErrorCode.InvalidState, 'connection closed'));
-      else work(complete);
-    });
+      }
+      if (--this.inFlight === 0 && this.closed) this.freeStreams();
+      done(result);
+    };
+    // Wait out the pacing delay (if any), then queue for a slot; `then(false)` when the engine closed meanwhile.
+    const acquire = (then: (open: boolean) => void) => {
+      const wait = sliced ? this.pacedUntil - Date.now() : 0;
+      if (wait > 0) {
+        this.abortPacingWait = () => {
+          clearTimeout(timer!);
+          timer = null;
+          this.abortPacingWait = null;
+          then(false);
+        };
+        timer = setTimeout(() => {
+          timer = null;
+          this.abortPacingWait = null;
+          acquire(then);
+        }, wait);
+        return;
+      }
+      zlibLimiter.run(() => {
+        if (settled) {
+          zlibLimiter.release();
+          return;
+        }
+        holding = true;
+        then(!this.closed);
+      });
+    };
+    const slicer: Slicer | null = sliced
+      ? {
+          spend: (units) => this.spend(units),
+          yieldSlot: (resume) => {
+            holding = false;
+            zlibLimiter.release();
+            acquire(resume);
+          },
+        }
+      : null;
+    acquire((open) => (open ? work(complete, slicer) : complete(closedError())));
   }
+
+  /** Account inflated output against the connection's rate; sets when the next slice may start. */
+  private spend(units: number): void {
+    const rate = this.inflatedBytesPerSecond;
+    if (rate === 0) return;
+    const now = Date.now();
+    const wait = (this.pacer ??= new PacingBucket(rate, now)).spend(units, now);
+    this.pacedUntil = now + wait;
+  }
+}
+
+function closedError(): WebSocketError {
+  return new WebSocketError(ErrorCode.InvalidState, 'connection closed');
+}
+
+/** How a sliced operation gives up its zlib slot between slices and accounts its output. */
+interface Slicer {
+  /** Account `units` bytes of output. */
+  spend(units: number): void;
+  /** Release the slot; `resume(true)` runs once the operation has one again (after any pacing delay), `resume(false)` if the engine closed meanwhile. */
+  yieldSlot(resume: (open: boolean) => void): void;
 }
 
 /** Compress `data` and end with a sync flush. */
 function runDeflate(deflater: DeflateRaw, data: Uint8Array, done: (result: EngineResult) => void): void {
-  runStream(deflater, data, null, Number.POSITIVE_INFINITY, done);
+  runStream(deflater, data, null, Number.POSITIVE_INFINITY, null, done);
 }
 
-/** Inflate `data` then `tail`, stopping with {@link OUTPUT_LIMIT} as soon as the output passes `max`. */
-function runInflate(inflater: InflateRaw, data: Uint8Array, tail: Uint8Array, max: number, done: (result: EngineResult) => void): void {
-  runStream(inflater, data, tail, max, done);
+/**
+ * Inflate `data` then `tail` in slices, stopping with {@link OUTPUT_LIMIT} as soon as the output
+ * passes `max`. `ended` says the data held a final block (BFINAL), after which zlib takes no more
+ * input: the stream is finished. Only the appended tail may follow a final block.
+ */
+function runInflate(inflater: InflateRaw, data: Uint8Array, tail: Uint8Array, max: number, slicer: Slicer, done: (result: EngineResult, ended: boolean) => void): void {
+  const before = inflater.bytesWritten;
+  runStream(inflater, data, tail, max, slicer, (result) => {
+    const consumed = inflater.bytesWritten - before;
+    if (!(result instanceof Uint8Array) || consumed === data.length + tail.length) {
+      done(result, false);
+    } else if (consumed < data.length) {
+      done(new WebSocketError(ErrorCode.InvalidCompressedData, 'data after the final DEFLATE block'), true);
+    } else {
+      done(result, true);
+    }
+  });
 }
 
-/** Write `data` (and `tail`) through a zlib stream, flush, and collect the output once. */
-function runStream(stream: DeflateRaw | InflateRaw, data: Uint8Array, tail: Uint8Array | null, max: number, done: (result: EngineResult) => void): void {
+/**
+ * Write `data` (and `tail`) through a zlib stream, flush, and collect the output once. With a
+ * `slicer`, the stream is paused after each slice of output (zlib stops at its buffer's high-water
+ * mark) until the operation has a slot again.
+ */
+function runStream(stream: DeflateRaw | InflateRaw, data: Uint8Array, tail: Uint8Array | null, max: number, slicer: Slicer | null, done: (result: EngineResult) => void): void {
   const chunks: Buffer[] = [];
   let total = 0;
+  let sinceSlice = 0;
+  let flushed = false;
   let finished = false;
   const finish = (result: EngineResult) => {
     if (finished) return;
     finished = true;
+    if (!(result instanceof Uint8Array)) chunks.length = 0;
     stream.off('data', onData);
     stream.off('error', onError);
+    // A stream kept or pooled for the next message must not stay paused.
+    if (stream.isPaused()) stream.resume();
+    if (slicer !== null && sinceSlice !== 0) slicer.spend(sinceSlice);
     done(result);
+  };
+  // Closing a stream that gave up calls the pending flush back (with an error): never join the
+  // output of an operation that already finished (a bomb's chunks are megabytes).
+  const succeed = () => {
+    if (!finished) finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
   };
   const onData = (chunk: Buffer) => {
     total += chunk.length;
-    if (total > max) finish(OUTPUT_LIMIT);
-    else chunks.push(chunk);
+    if (total > max) {
+      finish(OUTPUT_LIMIT);
+      return;
+    }
+    chunks.push(chunk);
+    // Output buffered while paused can still be arriving after zlib's flush finished.
+    if (flushed) {
+      if (stream.readableLength === 0) succeed();
+      return;
+    }
+    if (slicer === null) return;
+    sinceSlice += chunk.length;
+    if (sinceSlice < INFLATE_SLICE) return;
+    slicer.spend(sinceSlice);
+    sinceSlice = 0;
+    stream.pause();
+    slicer.yieldSlot((open) => {
+      if (!open) finish(closedError());
+      else if (!finished) stream.resume();
+    });
   };
   const onError = (error: Error) => finish((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError ? OUTPUT_LIMIT : error);
   stream.on('data', onData);
   stream.on('error', onError);
   stream.write(data);
   if (tail !== null) stream.write(tail);
-  stream.flush(constants.Z_SYNC_FLUSH, () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
+  stream.flush(constants.Z_SYNC_FLUSH, () => {
+    flushed = true;
+    if (stream.readableLength === 0) succeed();
+  });
 }
