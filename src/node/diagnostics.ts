@@ -7,6 +7,8 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
+import { type AddressLoad, type Admission, topN } from '../policy/index.js';
+import type { TrafficCounters } from './connection/connection.js';
 
 /** The channels, by name. Messages are plain objects (see the README). */
 export const diagnostics = {
@@ -24,26 +26,43 @@ const debug = debuglog('rfc6455');
 
 /** Counters of one server since it started. */
 export interface ServerStatsSnapshot {
-  /** Open connections. */
+  /** Open connections (closing ones included). */
   readonly open: number;
+  /** Open connections by state (`closing`: a close frame is on its way). */
+  readonly byState: { readonly open: number; readonly closing: number };
   /** Opening handshakes in progress. */
   readonly pendingHandshakes: number;
   /** Connections accepted. */
   readonly accepted: number;
+  /** Data messages and payload bytes received (after decompression) and sent (as given to `send`). */
+  readonly traffic: { readonly messagesIn: number; readonly bytesIn: number; readonly messagesOut: number; readonly bytesOut: number };
+  /** Data messages dropped instead of delivered (`rateLimit.overflow: 'drop'`). */
+  readonly dropped: number;
   /** Refused upgrades, by HTTP status. */
   readonly rejections: Readonly<Record<string, number>>;
   /** Closed connections, by close code. */
   readonly closes: Readonly<Record<string, number>>;
   /** Limit hits, by limit name. */
   readonly limits: Readonly<Record<string, number>>;
+  /** The 10 client addresses holding the most open connections and pending handshakes. */
+  readonly topAddresses: readonly AddressLoad[];
+  /** The 10 client addresses with the most limit hits (rate limits, stalls, admission refusals...). */
+  readonly topLimitHitters: readonly { readonly address: string; readonly hits: number }[];
 }
+
+/** Distinct addresses whose limit hits are counted; past it, a full table is cleared (a flood of spoofed-looking addresses cannot grow it). */
+const MAX_TRACKED_ADDRESSES = 10_000;
+const TOP = 10;
 
 /** The mutable counters behind `wss.stats()`. */
 export class ServerStats {
   accepted = 0;
+  /** Counted by each connection of the server (see `ConnectionOwner`). */
+  readonly traffic: TrafficCounters = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, dropped: 0 };
   private readonly rejections = new Map<number, number>();
   private readonly closes = new Map<number, number>();
   private readonly limits = new Map<string, number>();
+  private readonly hitsByAddress = new Map<string, number>();
 
   rejected(status: number, reason: string, remoteAddress: string | undefined): void {
     this.rejections.set(status, (this.rejections.get(status) ?? 0) + 1);
@@ -54,18 +73,30 @@ export class ServerStats {
   }
   limitHit(limit: string, remoteAddress: string | undefined): void {
     this.limits.set(limit, (this.limits.get(limit) ?? 0) + 1);
+    if (remoteAddress !== undefined && remoteAddress !== '') {
+      const hits = this.hitsByAddress.get(remoteAddress);
+      if (hits === undefined && this.hitsByAddress.size >= MAX_TRACKED_ADDRESSES) this.hitsByAddress.clear();
+      this.hitsByAddress.set(remoteAddress, (hits ?? 0) + 1);
+    }
     reportLimit(limit, remoteAddress);
   }
 
-  /** A snapshot with the open and pending counts supplied by the server. */
-  snapshot(open: number, pendingHandshakes: number): ServerStatsSnapshot {
+  /** A snapshot, with the connection counts read from the server's admission and its closing count. */
+  snapshot(admission: Admission, closing: number): ServerStatsSnapshot {
+    const t = this.traffic;
+    const hitters = topN([...this.hitsByAddress].map(([address, hits]) => ({ address, hits })), TOP, (h) => h.hits);
     return {
-      open,
-      pendingHandshakes,
+      open: admission.open,
+      byState: { open: admission.open - closing, closing },
+      pendingHandshakes: admission.pending,
       accepted: this.accepted,
+      traffic: { messagesIn: t.messagesIn, bytesIn: t.bytesIn, messagesOut: t.messagesOut, bytesOut: t.bytesOut },
+      dropped: t.dropped,
       rejections: Object.fromEntries(this.rejections),
       closes: Object.fromEntries(this.closes),
       limits: Object.fromEntries(this.limits),
+      topAddresses: admission.busiestAddresses(TOP),
+      topLimitHitters: hitters,
     };
   }
 }

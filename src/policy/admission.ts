@@ -40,6 +40,18 @@ export interface OpenTicket {
 }
 
 /** Seconds a client refused by a per-address or per-user limit is told to wait. */
+/** Open connections and pending handshakes of one client address. */
+export interface AddressLoad {
+  readonly address: string;
+  readonly open: number;
+  readonly pending: number;
+}
+
+/** The `n` items with the largest `score`, largest first. */
+export function topN<T>(items: T[], n: number, score: (item: T) => number): T[] {
+  return items.sort((a, b) => score(b) - score(a)).slice(0, n);
+}
+
 const RETRY_AFTER_SECONDS = 5;
 
 function refuse(status: 429 | 503, reason: string, limit: keyof AdmissionLimits): AdmissionRefusal {
@@ -75,6 +87,21 @@ export class Admission {
   /** Open connections. */
   get open(): number {
     return this.openTotal;
+  }
+
+  /**
+   * The `n` addresses holding the most open connections and pending handshakes, largest first
+   * (for `stats()`: one pass over the addresses present, nothing kept between calls).
+   */
+  busiestAddresses(n: number): AddressLoad[] {
+    const load = new Map<string, AddressLoad>();
+    for (const [address, open] of this.openByAddress) load.set(address, { address, open, pending: 0 });
+    for (const [address, pending] of this.pendingByAddress) {
+      const entry = load.get(address);
+      if (entry === undefined) load.set(address, { address, open: 0, pending });
+      else load.set(address, { ...entry, pending });
+    }
+    return topN([...load.values()], n, (a) => a.open + a.pending);
   }
 
   /** Open connections of `address`. */

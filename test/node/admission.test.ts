@@ -147,6 +147,40 @@ describe('observability', () => {
     expect(stats).toMatchObject({ open: 0, pendingHandshakes: 0, accepted: 1, rejections: { 429: 1, 403: 1 }, closes: { 1006: 1 } });
     expect(stats.limits.maxConnectionsPerIp).toBe(1);
   });
+  it('wss.stats() shows traffic, connections by state, the busiest addresses and the top limit hitters', async () => {
+    const { wss, port } = await server({ maxConnectionsPerIp: 3, rateLimit: { messageBurst: 2, messagesPerSecond: 1, overflow: 'drop' } });
+    wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+    const held = [await upgradeStatus(port, '127.0.0.40'), await upgradeStatus(port, '127.0.0.40'), await upgradeStatus(port, '127.0.0.41')];
+    expect(held.map((h) => h.status)).toEqual([101, 101, 101]);
+    // Two over the per-address limit from .42, after filling it.
+    for (let i = 0; i < 3; i++) expect((await upgradeStatus(port, '127.0.0.42')).status).toBe(101);
+    for (let i = 0; i < 2; i++) expect((await upgradeStatus(port, '127.0.0.42')).status).toBe(429);
+    // A client from .43 sends four text frames (masked with a zero key): a burst of two, then the
+    // third and fourth are dropped.
+    const talker = await upgradeStatus(port, '127.0.0.43');
+    const frame = (text: string) => Buffer.concat([Buffer.from([0x81, 0x80 | text.length, 0, 0, 0, 0]), Buffer.from(text)]);
+    let echoed = '';
+    talker.socket.on('data', (d: Buffer) => (echoed += d.toString('latin1')));
+    talker.socket.write(Buffer.concat(['one', 'two', 'three', 'four'].map(frame)));
+    const deadline = Date.now() + 2000;
+    while ((wss.stats().dropped < 2 || !echoed.includes('two')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const stats = wss.stats();
+    expect(echoed).toBe('\x81\x03one\x81\x03two');
+    expect(stats.traffic).toEqual({ messagesIn: 2, bytesIn: 6, messagesOut: 2, bytesOut: 6 });
+    expect(stats.dropped).toBe(2);
+    expect(stats.byState).toEqual({ open: 7, closing: 0 });
+    expect(stats.open).toBe(7);
+    expect(stats.topAddresses.slice(0, 3)).toEqual([
+      { address: '127.0.0.42', open: 3, pending: 0 },
+      { address: '127.0.0.40', open: 2, pending: 0 },
+      // .41 and .43 hold one each; the order between them is not specified.
+      expect.objectContaining({ open: 1 }),
+    ]);
+    expect(stats.topLimitHitters).toEqual([
+      { address: '127.0.0.42', hits: 2 },
+      { address: '127.0.0.43', hits: 2 },
+    ].sort((a, b) => b.hits - a.hits));
+  });
   it('publishes rejections and limit hits on diagnostics channels', async () => {
     const { diagnostics } = await import('../../src/index.js');
     const seen: unknown[] = [];

@@ -65,8 +65,18 @@ export interface ConnectionHost {
   onClosed(info: ClosedInfo): void;
 }
 
-/** Told when a connection closes (the server that accepted it). */
+/** Data messages and payload bytes in each direction, and messages dropped (server-wide counters). */
+export interface TrafficCounters {
+  messagesIn: number;
+  bytesIn: number;
+  messagesOut: number;
+  bytesOut: number;
+  dropped: number;
+}
+
+/** Told when a connection closes (the server that accepted it); its traffic is counted there. */
 export interface ConnectionOwner {
+  readonly traffic: TrafficCounters;
   connectionClosed(connection: Connection): void;
 }
 
@@ -260,6 +270,12 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
    * @returns false once the high-water mark is reached
    */
   send(bytes: Uint8Array, binary: boolean, fin: boolean, compressAllowed: boolean, callback: SendCallback | undefined): boolean {
+    const owner = this.owner;
+    if (owner !== null) {
+      const traffic = owner.traffic;
+      if (fin) traffic.messagesOut++;
+      traffic.bytesOut += bytes.length;
+    }
     const transform = this.transform;
     const outgoing = this.outgoing;
     if (transform !== null && outgoing !== null) {
@@ -542,10 +558,16 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
   /** @internal IncomingSink */
   deliver(event: ProtocolEvent): void {
     switch (event.type) {
-      case 'message':
+      case 'message': {
         if (this.options.rateLimit !== null && !this.withinRate(event.data.length)) break;
+        const owner = this.owner;
+        if (owner !== null) {
+          owner.traffic.messagesIn++;
+          owner.traffic.bytesIn += event.data.length;
+        }
         this.host.onMessage(event.data, event.binary);
         break;
+      }
       case 'ping':
         if (this.options.rateLimit !== null && !this.withinRate(-1)) break;
         this.host.onPing(event.data);
@@ -577,7 +599,10 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     const broken = size < 0 ? rate.controlFrame(now) : rate.message(size, now);
     if (broken === null) return true;
     this.limitHit(`rateLimit.${broken.replace(' ', '-')}`);
-    if (size >= 0 && this.options.rateLimitOverflow === 'drop') return false;
+    if (size >= 0 && this.options.rateLimitOverflow === 'drop') {
+      if (this.owner !== null) this.owner.traffic.dropped++;
+      return false;
+    }
     this.protocol.failMessage(new WebSocketError(ErrorCode.PolicyViolation, `rate limit exceeded: ${broken}`));
     return false;
   }

@@ -29,7 +29,7 @@ import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/opti
 import { PerMessageDeflateServer } from '../../extensions/index.js';
 import { HeaderMap, type HttpHeadResult, type RequestHead } from '../../handshake/index.js';
 import { Admission, type AdmissionRefusal, MemoryBudget, type OpenTicket, type TrustProxy } from '../../policy/index.js';
-import type { Connection, ConnectionOwner } from '../connection/connection.js';
+import type { Connection, ConnectionOwner, TrafficCounters } from '../connection/connection.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions } from '../connection/connection-options.js';
 import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connection/deflate-options.js';
 import { asBuffer } from '../platform.js';
@@ -312,15 +312,19 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
 
   /**
    * Counters since the server started: open connections, pending handshakes, accepted
-   * connections, refusals by HTTP status, closes by close code, limit hits by name.
+   * connections, refusals by HTTP status, closes by close code, limit hits by name, traffic and
+   * drops, the busiest addresses and the top limit hitters. It walks the open connections and the
+   * addresses once: cheap for monitoring every few seconds, not for every message.
    */
   stats(): ServerStatsSnapshot {
-    return this.counters.snapshot(this.admission.open, this.admission.pending);
+    let closing = 0;
+    for (const ws of this.clients) if (ws.readyState === ws.CLOSING) closing++;
+    return this.counters.snapshot(this.admission, closing);
   }
 
   /** @internal AcceptHost */
   ownerFor(ticket: OpenTicket): ConnectionOwner {
-    return new AdmittedConnection(this, ticket);
+    return new AdmittedConnection(this, ticket, this.counters.traffic);
   }
 
   /**
@@ -400,10 +404,14 @@ function noop(): void {}
 
 /** The owner of one admitted connection: gives its ticket back when it closes. */
 class AdmittedConnection implements ConnectionOwner {
+  readonly traffic: TrafficCounters;
   constructor(
     private readonly server: WebSocketServer,
     private readonly ticket: OpenTicket,
-  ) {}
+    traffic: TrafficCounters,
+  ) {
+    this.traffic = traffic;
+  }
   connectionClosed(connection: Connection): void {
     this.server.closedConnection(connection, this.ticket);
   }
