@@ -80,12 +80,22 @@ function referenceFrames(input: Uint8Array, expectMasked: boolean): { frames: Se
     const b1 = input[pos + 1]!;
     const masked = (b1 & 0x80) !== 0;
     const length7 = b1 & 0x7f;
-    const headerLength = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (masked ? 4 : 0);
-    if (input.length - pos < headerLength) return { frames, errors: null };
+    const lengthBytes = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
+    const headerLength = 2 + lengthBytes + (masked ? 4 : 0);
     const fin = (b0 & 0x80) !== 0;
     const rsv = b0 & 0x70;
     const opcode = b0 & 0x0f;
     const control = opcode >= 8;
+    // The rules of the first two bytes apply as soon as they are there, the length's once the
+    // length is, before the masking key arrives.
+    const errors = new Set<string>();
+    if (![0, 1, 2, 8, 9, 10].includes(opcode)) errors.add(ErrorCode.InvalidOpcode);
+    if (rsv !== 0) errors.add(ErrorCode.UnexpectedRsvBits);
+    if (control && !fin) errors.add(ErrorCode.FragmentedControlFrame);
+    if (control && length7 > CONTROL_LIMIT) errors.add(ErrorCode.ControlFrameTooLong);
+    if (masked !== expectMasked) errors.add(expectMasked ? ErrorCode.MaskRequired : ErrorCode.MaskForbidden);
+    if (errors.size > 0) return { frames, errors };
+    if (input.length - pos < 2 + lengthBytes) return { frames, errors: null };
     let length = length7;
     let lengthValid = true;
     if (length7 === 126) {
@@ -97,15 +107,10 @@ function referenceFrames(input: Uint8Array, expectMasked: boolean): { frames: Se
       lengthValid = big >= 65536n && big <= BigInt(Number.MAX_SAFE_INTEGER);
       length = lengthValid ? Number(big) : Infinity;
     }
-    const errors = new Set<string>();
-    if (![0, 1, 2, 8, 9, 10].includes(opcode)) errors.add(ErrorCode.InvalidOpcode);
-    if (rsv !== 0) errors.add(ErrorCode.UnexpectedRsvBits);
-    if (control && !fin) errors.add(ErrorCode.FragmentedControlFrame);
-    if (control && length7 > CONTROL_LIMIT) errors.add(ErrorCode.ControlFrameTooLong);
-    if (masked !== expectMasked) errors.add(expectMasked ? ErrorCode.MaskRequired : ErrorCode.MaskForbidden);
     if (!lengthValid) errors.add(ErrorCode.InvalidLength);
     if (length > LIMIT) errors.add(ErrorCode.FrameTooBig);
     if (errors.size > 0) return { frames, errors };
+    if (input.length - pos < headerLength) return { frames, errors: null };
     const key = masked ? input.subarray(pos + headerLength - 4, pos + headerLength) : Uint8Array.of(0, 0, 0, 0);
     const start = pos + headerLength;
     const available = Math.min(length, input.length - start);

@@ -117,6 +117,15 @@ describe('frame-local rules (§5.2, §5.5, §5.1)', () => {
     expect(r.error?.closeCode).toBe(1002);
   });
 
+  it.each(cases)('rejects %s as soon as the bytes that break the rule are in, before the masking key', (_name, bytes, options, code) => {
+    // A peer that sends a bad first two bytes (or a bad length) and then stalls is failed at once.
+    const b1 = bytes[1]!;
+    const length7 = b1 & 0x7f;
+    const ruleBytes = code === ErrorCode.InvalidLength ? 2 + (length7 === 126 ? 2 : 8) : 2;
+    const r = decodeChunks([bytes.slice(0, ruleBytes)], options);
+    expect(r.error?.code).toBe(code);
+  });
+
   it('accepts RSV1 on data frames when an extension claims it', () => {
     const r = decodeChunks([buildFrame({ opcode: Opcode.Text, rsv: 0x40, mask: [1, 2, 3, 4], payload: 'z' })], { ...asServer, allowedRsv: 0x40 });
     expect(r.error).toBeNull();

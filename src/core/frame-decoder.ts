@@ -185,14 +185,13 @@ export class FrameDecoder {
     const b1 = bytes[offset + 1]!;
     const masked = (b1 & 0x80) !== 0;
     const length7 = b1 & 0x7f;
-    const headerLength = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (masked ? 4 : 0);
-    if (available < headerLength) return 0;
-
     const fin = (b0 & 0x80) !== 0;
     const rsv = b0 & 0x70;
     const opcode = b0 & 0x0f;
     const control = isControlOpcode(opcode);
 
+    // The rules of the first two bytes are checked as soon as they arrive, not once the whole
+    // header has: a peer that sends a bad opcode and then stalls is failed at once.
     // "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_." (§5.2)
     if (!isKnownOpcode(opcode)) return this.fail(ErrorCode.InvalidOpcode, `invalid opcode ${opcode}`);
     // "If a nonzero value is received and none of the negotiated extensions defines the meaning of
@@ -214,6 +213,8 @@ export class FrameDecoder {
         : this.fail(ErrorCode.MaskForbidden, 'server frame is masked');
     }
 
+    const lengthBytes = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
+    if (available < 2 + lengthBytes) return 0;
     let length = length7;
     let p = offset + 2;
     if (length7 === 126) {
@@ -231,6 +232,8 @@ export class FrameDecoder {
       if (length < 65536) return this.fail(ErrorCode.InvalidLength, 'payload length not minimally encoded');
     }
     if (length > this.maxFrameSize) return this.fail(ErrorCode.FrameTooBig, 'frame too big');
+    const headerLength = 2 + lengthBytes + (masked ? 4 : 0);
+    if (available < headerLength) return 0;
 
     if (masked) {
       this.key0 = bytes[p]!;
