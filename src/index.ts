@@ -4,4 +4,5 @@
 export * from './core/index.js';
 export * from './handshake/index.js';
 export * from './extensions/index.js';
+export { type Backplane, type BackplaneSink, decodeEnvelope, encodeEnvelope, type Envelope, InProcessHub } from './pubsub/index.js';
 export * from './node/index.js';

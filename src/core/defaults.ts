@@ -80,3 +80,13 @@ export const DEFAULT_STALLED_INPUT_TIMEOUT = 30_000;
  * pin an echo server's output below `maxBufferedAmount`.
  */
 export const DEFAULT_STALLED_OUTPUT_TIMEOUT = 30_000;
+/** Longest topic name, in UTF-16 code units: 256. Keeps registry keys and backplane channel names small. */
+export const DEFAULT_MAX_TOPIC_LENGTH = 256;
+/** Topics one connection may subscribe to (its own user topic not counted): 256. Bounds the registry memory one connection can cause. */
+export const DEFAULT_MAX_TOPICS_PER_CONNECTION = 256;
+/**
+ * Bytes a connection may have waiting to be written before a published message is dropped for it
+ * (or, with `closeOnBackpressureLimit`, the connection closed with 1013): 1 MiB. A slow subscriber
+ * costs at most this much memory and never slows the publisher or the other subscribers.
+ */
+export const DEFAULT_PUBLISH_BACKPRESSURE_LIMIT = 1024 * 1024;

@@ -37,6 +37,7 @@ export const ErrorCode = {
   // API misuse (thrown to the caller, never sent on the wire)
   InvalidState: 'WS_ERR_INVALID_STATE',
   InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
+  TooManyTopics: 'WS_ERR_TOO_MANY_TOPICS',
   // Opening handshake and transport (no close frame: the connection never opened or is gone)
   InvalidHandshake: 'WS_ERR_INVALID_HANDSHAKE',
   InvalidExtension: 'WS_ERR_INVALID_EXTENSION',
@@ -71,6 +72,7 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, number | undefined>> = {
   WS_ERR_SERVER_BUSY: CloseCode.TryAgainLater,
   WS_ERR_INVALID_STATE: undefined,
   WS_ERR_INVALID_ARGUMENT: undefined,
+  WS_ERR_TOO_MANY_TOPICS: undefined,
   WS_ERR_INVALID_HANDSHAKE: undefined,
   WS_ERR_INVALID_EXTENSION: undefined,
   WS_ERR_HANDSHAKE_REJECTED: undefined,

@@ -9,6 +9,7 @@ export { applyMask, MaskKeyPool, type RandomFill, webCryptoRandomFill } from './
 export { isValidUtf8, Utf8Validator } from './utf8.js';
 export { FrameDecoder, type FrameDecoderOptions, type FrameSink } from './frame-decoder.js';
 export { type Allocate, allocateZeroed, type ChunkSink, FrameEncoder } from './frame-encoder.js';
+export { type PreparedFrame, prepareFrame } from './prepared-frame.js';
 export { type CloseInfo, encodeClosePayload, isSendableCloseCode, parseClosePayload } from './close-payload.js';
 export { type Message, MessageAssembler, type MessageAssemblerOptions } from './message-assembler.js';
 export type { Extension } from './extension.js';

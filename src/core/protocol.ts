@@ -17,6 +17,7 @@ import { closeFrameFor, ErrorCode, WebSocketError } from './errors.js';
 import type { Extension } from './extension.js';
 import { FrameDecoder, type FrameSink } from './frame-decoder.js';
 import { type Allocate, allocateZeroed, FrameEncoder } from './frame-encoder.js';
+import type { PreparedFrame } from './prepared-frame.js';
 import { MaskKeyPool, type RandomFill, webCryptoRandomFill } from './mask.js';
 import { type Message, MessageAssembler } from './message-assembler.js';
 import { booleanOption, integerOption, rejectUnknownKeys } from './options.js';
@@ -311,6 +312,24 @@ export class Protocol {
    */
   sendContinuation(data: Uint8Array, fin = true): void {
     this.sendData(Opcode.Continuation, data, fin, 0);
+  }
+
+  /**
+   * Queue a prepared frame (a whole message encoded once for many connections; server role only,
+   * since its bytes are unmasked). The frame's bytes are queued as they are, never copied.
+   *
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` for a client, after a close frame was sent or while a fragmented message is being sent; `WS_ERR_INVALID_ARGUMENT` for RSV bits no negotiated extension claims
+   */
+  sendPrepared(frame: PreparedFrame): void {
+    this.assertCanSend();
+    // "A client MUST mask all frames that it sends to the server" (§5.1): prepared frames are unmasked.
+    if (this.role !== Role.Server) throw new WebSocketError(ErrorCode.InvalidState, 'prepared frames are for servers');
+    // A message's frames are not interleaved with another message's (§5.4).
+    if (this.sendingFragmented) throw new WebSocketError(ErrorCode.InvalidState, 'a fragmented message is still being sent');
+    if ((frame.rsv & ~this.extensionRsv) !== 0) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'RSV bits not claimed by a negotiated extension');
+    }
+    for (const chunk of frame.chunks) this.output.push(chunk);
   }
 
   /**

@@ -66,6 +66,17 @@ export class PerMessageDeflateTransform {
     return this.parameters.compressWindowBits > 8;
   }
 
+  /**
+   * What a message compressed for this connection may be shared under: the compressor's window
+   * bits when it starts afresh for every message (no context takeover), so one compression serves
+   * every connection with the same key; null when each message depends on this connection's
+   * earlier ones, or when this endpoint cannot compress.
+   */
+  get sharedCompressionKey(): number | null {
+    const p = this.parameters;
+    return p.compressNoContextTakeover && this.canCompress ? p.compressWindowBits : null;
+  }
+
   /** Compress one whole message; the payload handed back has the trailing 00 00 FF FF removed. */
   compress(message: Uint8Array, done: TransformDone): void {
     this.engine.deflate(message, (result) => {

@@ -2,7 +2,9 @@
  * The Node.js layer of rfc6455: the only place with sockets, timers, `node:crypto`, `node:zlib`
  * and events. Re-exports only.
  */
-export { type ClosedInfo, type SendData, type SendOptions, WebSocket, type WebSocketEvents } from './websocket.js';
+export { type ClosedInfo, type DroppedInfo, type PublishOptions, type SendData, type SendOptions, WebSocket, type WebSocketEvents } from './websocket.js';
+export type { DropReason } from './connection/connection.js';
+export type { PubSubStats } from './server/publisher.js';
 export { type ClientOptions, parseWebSocketUrl, type WebSocketUrl } from './client/connect.js';
 export { type ServerOptions, type UpgradeRequest, type VerifyClientInfo, type VerifyResult, WebSocketServer, type WebSocketServerEvents } from './server/server.js';
 export type { ConnectionOptions } from './connection/connection-options.js';

@@ -11,13 +11,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { CloseCode, encodeClosePayload, ErrorCode, MAX_CONTROL_PAYLOAD, WebSocketError } from '../core/index.js';
+import { checkTopic, isUserKey } from '../pubsub/index.js';
 import { type ClientOptions, openClientHandshake, parseWebSocketUrl, resolveClientOptions } from './client/connect.js';
-import { type ClosedInfo, Connection, type ConnectionHost, type ConnectionOwner, type HandshakeResult, notOpenError } from './connection/connection.js';
+import { type ClosedInfo, Connection, type ConnectionHost, type ConnectionOwner, type DropReason, type HandshakeResult, notOpenError, type TopicHub } from './connection/connection.js';
 import type { ResolvedConnectionOptions } from './connection/connection-options.js';
 import type { ResolvedDeflateConfig } from './connection/deflate-options.js';
 import { type IteratedMessage, MessageQueue, type ReadControl } from './connection/message-queue.js';
 import { PauseReason } from './connection/pause-reasons.js';
-import { asBuffer } from './platform.js';
+import { asBuffer, toBuffer } from './platform.js';
 
 export type { ClosedInfo } from './connection/connection.js';
 
@@ -36,6 +37,14 @@ export interface SendOptions {
   mask?: boolean;
 }
 
+/** Options of a publish. */
+export interface PublishOptions {
+  /** Send as binary; default: true unless `data` is a string. */
+  binary?: boolean;
+  /** False to send it uncompressed to subscribers that negotiated permessage-deflate. Default true. */
+  compress?: boolean;
+}
+
 /** Listener signatures of a {@link WebSocket}. */
 export interface WebSocketEvents {
   open: [];
@@ -46,6 +55,19 @@ export interface WebSocketEvents {
   error: [error: Error];
   drain: [];
   'unexpected-response': [status: number, headers: Record<string, string>];
+  dropped: [info: DroppedInfo];
+}
+
+/** A published message this connection did not get (see `publishBackpressureLimit`). */
+export interface DroppedInfo {
+  /** The topic it was published to, or undefined for a direct message (`sendToUser`). */
+  readonly topic: string | undefined;
+  /** The user a direct message was for. */
+  readonly user: string | undefined;
+  /** `'backpressure'`: this connection's unwritten output was over the limit; `'fragmented-send'`: a fragmented message of yours was half sent. */
+  readonly reason: DropReason;
+  /** The message's size. */
+  readonly bytes: number;
 }
 
 type Callback = (error?: Error | null) => void;
@@ -387,6 +409,72 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   }
 
   /** @internal */
+  onDropped(key: string, reason: DropReason, bytes: number): void {
+    if (this.listenerCount('dropped') === 0) return;
+    const user = isUserKey(key) ? key.slice(1) : undefined;
+    this.emit('dropped', { topic: user === undefined ? key : undefined, user, reason, bytes });
+  }
+
+  // -- topics (server side) ----------------------------------------------------------------------
+
+  /**
+   * Subscribe to `topic`: messages published to it (`wss.publish`, `ws.publish`, on any process
+   * sharing the server's backplane) are delivered to this connection. A closed connection leaves
+   * all its topics (and cannot subscribe).
+   *
+   * @returns true if newly subscribed
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` on a client-side connection; `WS_ERR_INVALID_ARGUMENT` for a bad topic name; `WS_ERR_TOO_MANY_TOPICS` past `maxTopicsPerConnection`
+   */
+  subscribe(topic: string): boolean {
+    const [connection, hub] = this.topicHub();
+    return hub.subscribe(connection, checkTopic(topic, hub.maxTopicLength));
+  }
+
+  /**
+   * Unsubscribe from `topic`.
+   *
+   * @returns true if it was subscribed
+   */
+  unsubscribe(topic: string): boolean {
+    const [connection, hub] = this.topicHub();
+    return hub.unsubscribe(connection, checkTopic(topic, hub.maxTopicLength));
+  }
+
+  /** Whether this connection is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this.connection?.topics?.has(topic) === true && !isUserKey(topic);
+  }
+
+  /** The topics this connection is subscribed to. */
+  get topics(): readonly string[] {
+    const topics = this.connection?.topics;
+    if (topics === null || topics === undefined) return [];
+    const out: string[] = [];
+    for (const key of topics) if (!isUserKey(key)) out.push(key);
+    return out;
+  }
+
+  /**
+   * Publish to every subscriber of `topic` except this connection (on every process sharing the
+   * backplane).
+   *
+   * @returns the number of local connections it was written to
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` on a client-side connection; `WS_ERR_INVALID_ARGUMENT` for a bad topic or data
+   */
+  publish(topic: string, data: SendData, options?: PublishOptions): number {
+    const [connection, hub] = this.topicHub();
+    const key = checkTopic(topic, hub.maxTopicLength);
+    return hub.publish(key, toBuffer(data), options?.binary ?? typeof data !== 'string', options?.compress !== false, connection);
+  }
+
+  private topicHub(): [Connection, TopicHub] {
+    const connection = this.connection;
+    const hub = connection?.owner?.hub;
+    if (connection === null || hub === undefined) throw new WebSocketError(ErrorCode.InvalidState, 'topics are available on server-side connections only');
+    return [connection, hub];
+  }
+
+  /** @internal */
   onClosed(info: ClosedInfo): void {
     this.iterator?.end();
     this.resolveClosed?.(info);
@@ -427,14 +515,6 @@ export function adoptWebSocket(
   const connection = (ws as unknown as { connection: Connection }).connection;
   connection.owner = owner;
   return { ws, connection };
-}
-
-function toBuffer(data: SendData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new WebSocketError(ErrorCode.InvalidArgument, 'data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {

@@ -17,6 +17,7 @@ import {
   Protocol,
   type ProtocolEvent,
   type ProtocolOptions,
+  type PreparedFrame,
   SEND_EOF,
   State,
   WebSocketError,
@@ -26,7 +27,7 @@ import { allocate, asBuffer, isUtf8Buffer, sharedMaskKeys } from '../platform.js
 import type { ResolvedConnectionOptions } from './connection-options.js';
 import type { ResolvedDeflateConfig } from './deflate-options.js';
 import { drainIncoming, type IncomingSink } from './incoming-pipeline.js';
-import { OutgoingPipeline, type OutgoingSink, type SendCallback } from './outgoing-pipeline.js';
+import { OutgoingPipeline, type OutgoingSink, type PendingFrame, type SendCallback } from './outgoing-pipeline.js';
 import { PauseReason } from './pause-reasons.js';
 import { InputRateLimiter, type MemoryBudget, type MemoryHolder } from '../../policy/index.js';
 import { reportLimit, statsOf } from '../diagnostics.js';
@@ -63,7 +64,16 @@ export interface ConnectionHost {
   onError(error: WebSocketError): void;
   onDrain(): void;
   onClosed(info: ClosedInfo): void;
+  /** A published message was not delivered to this connection. */
+  onDropped(topic: string, reason: DropReason, bytes: number): void;
 }
+
+/**
+ * Why a published message was not delivered to a connection: its output was over the
+ * publish backpressure limit, or the application was in the middle of sending a fragmented
+ * message on it (frames of two messages cannot interleave, RFC 6455 §5.4).
+ */
+export type DropReason = 'backpressure' | 'fragmented-send';
 
 /** Data messages and payload bytes in each direction, and messages dropped (server-wide counters). */
 export interface TrafficCounters {
@@ -74,9 +84,19 @@ export interface TrafficCounters {
   dropped: number;
 }
 
-/** Told when a connection closes (the server that accepted it); its traffic is counted there. */
+/** A server's topics, as its connections' facades use them (see the server's `Publisher`). */
+export interface TopicHub {
+  /** Longest topic name accepted. */
+  readonly maxTopicLength: number;
+  subscribe(connection: Connection, key: string): boolean;
+  unsubscribe(connection: Connection, key: string): boolean;
+  publish(key: string, bytes: Uint8Array, binary: boolean, compress: boolean, skip: Connection | null): number;
+}
+
+/** Told when a connection closes (the server that accepted it); its traffic is counted there, its topics kept there. */
 export interface ConnectionOwner {
   readonly traffic: TrafficCounters;
+  readonly hub: TopicHub;
   connectionClosed(connection: Connection): void;
 }
 
@@ -119,6 +139,8 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
   readonly transport: SocketLike;
   /** Told when the connection closes. */
   owner: ConnectionOwner | null = null;
+  /** The topics this connection is subscribed to (server side; made on the first subscription). */
+  topics: Set<string> | null = null;
   /** The facade events go to. */
   readonly host: ConnectionHost;
   private readonly options: ResolvedConnectionOptions;
@@ -289,6 +311,56 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     }
     this.writeMessage(bytes, binary, fin, 0, callback);
     return this.belowHighWater();
+  }
+
+  // -- published messages (server side) ---------------------------------------------------------
+
+  /**
+   * The key under which a published message's compression can be shared with other connections
+   * (see `PerMessageDeflateTransform.sharedCompressionKey`), or null.
+   */
+  get sharedCompressionKey(): number | null {
+    return this.transform?.sharedCompressionKey ?? null;
+  }
+
+  /** Whether a published message of `length` bytes that may be compressed is compressed for this connection. */
+  compressesPublished(length: number): boolean {
+    return this.transform !== null && this.transform.canCompress && length >= this.outgoing!.threshold;
+  }
+
+  /**
+   * Queue a published message, in order with everything else this connection sends: a frame
+   * prepared for many connections, or a compression shared with others (`bytes` is the message,
+   * sent uncompressed if that compression fails). The caller checked `readyState === OPEN`.
+   */
+  sendPublished(topic: string, prepared: PreparedFrame | null, shared: PendingFrame | null, bytes: Uint8Array, binary: boolean): void {
+    const owner = this.owner;
+    if (owner !== null) {
+      owner.traffic.messagesOut++;
+      owner.traffic.bytesOut += bytes.length;
+    }
+    const outgoing = this.outgoing;
+    if (outgoing !== null && (outgoing.busy || shared !== null)) outgoing.pushPublished(topic, prepared, shared, bytes, binary);
+    else this.writePrepared(prepared!, topic);
+  }
+
+  /** @internal OutgoingSink */
+  writePrepared(frame: PreparedFrame, topic: string): void {
+    const p = this.protocol;
+    if (!p.canSend) return;
+    if (p.sendingFragment) {
+      this.dropPublished(topic, 'fragmented-send', frame.messageLength);
+      return;
+    }
+    p.sendPrepared(frame);
+    this.queuedBytes += frame.byteLength;
+    this.scheduleFlush();
+  }
+
+  /** A published message is not delivered to this connection: counted and reported. */
+  dropPublished(topic: string, reason: DropReason, bytes: number): void {
+    if (this.owner !== null) this.owner.traffic.dropped++;
+    this.host.onDropped(topic, reason, bytes);
   }
 
   /**

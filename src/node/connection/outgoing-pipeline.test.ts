@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { WebSocketError } from '../../core/index.js';
+import { type PreparedFrame, prepareFrame, type WebSocketError } from '../../core/index.js';
 import { type DeflateEngine, type EngineResult, PerMessageDeflateTransform } from '../../extensions/index.js';
-import { OutgoingPipeline, type OutgoingSink, type SendCallback } from './outgoing-pipeline.js';
+import { OutgoingPipeline, type OutgoingSink, type PendingFrame, type SendCallback } from './outgoing-pipeline.js';
 
 /** An engine whose deflate completes when the test says so (uppercases the text, adds the tail). */
 class ManualEngine implements DeflateEngine {
@@ -26,6 +26,9 @@ class RecordingSink implements OutgoingSink {
   }
   writeClose(code: number | undefined): void {
     this.log.push(`close ${code}`);
+  }
+  writePrepared(frame: PreparedFrame, topic: string): void {
+    this.log.push(`${topic}: ${frame.byteLength} bytes${frame.rsv ? ' (rsv1)' : ''}`);
   }
   rejectSend(callback: SendCallback | undefined, error?: WebSocketError): void {
     this.log.push(`rejected ${error?.code ?? ''}`);
@@ -74,5 +77,32 @@ describe('OutgoingPipeline', () => {
     engine.finishOne();
     expect(calls).toEqual([1, 1]);
     expect(sink.log).toEqual(['rejected WS_ERR_INVALID_STATE', 'rejected WS_ERR_INVALID_STATE']);
+  });
+  it('keeps published frames in order with sends, and waits for a shared compression without holding it', () => {
+    const engine = new ManualEngine();
+    const sink = new RecordingSink();
+    const pipeline = new OutgoingPipeline(sink, new PerMessageDeflateTransform(params, engine, 1000));
+    let ready: (() => void) | null = null;
+    const shared: PendingFrame & { finish(frame: PreparedFrame | null): void } = {
+      ready: false,
+      result: null,
+      whenReady(callback) {
+        ready = callback;
+      },
+      finish(frame) {
+        Object.assign(this, { ready: true, result: frame });
+        ready?.();
+      },
+    };
+    pipeline.push(Buffer.from('a'), false, true, true, undefined);
+    pipeline.pushPublished('t1', prepareFrame(Buffer.from('xyz'), false), null, Buffer.from('xyz'), false);
+    pipeline.pushPublished('t2', null, shared, Buffer.from('plain if it fails'), false);
+    pipeline.push(Buffer.from('b'), false, true, false, undefined);
+    engine.finishOne();
+    expect(sink.log).toEqual(['A(rsv1)', 't1: 5 bytes']);
+    expect(pipeline.busy).toBe(true);
+    shared.finish(null);
+    expect(sink.log).toEqual(['A(rsv1)', 't1: 5 bytes', 'plain if it fails', 'b']);
+    expect(pipeline.busy).toBe(false);
   });
 });

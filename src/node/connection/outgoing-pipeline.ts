@@ -1,13 +1,23 @@
 /**
  * The ordered send pipeline of one connection (ws's sender queue): while a message is being
- * compressed, every later send (compressed or not) and a requested close wait behind it, so
- * messages reach the wire in the order `send` accepted them and the close frame after all of
- * them. Compression is asynchronous; everything else is handed to the core at once. Each job's
- * callback settles exactly once: written, or an error when the connection ended first. It holds
- * no memory while idle (the job list is made on first use) and does no socket I/O.
+ * compressed, every later send (compressed or not, published frames included) and a requested
+ * close wait behind it, so messages reach the wire in the order they were accepted and the close
+ * frame after all of them. Compression is asynchronous (this connection's own, or a published
+ * message's compression shared with other connections); everything else is handed to the core at
+ * once. Each job's callback settles exactly once: written, or an error when the connection ended
+ * first. It holds no memory while idle (the job list is made on first use) and does no socket I/O.
  */
-import type { WebSocketError } from '../../core/index.js';
+import type { PreparedFrame, WebSocketError } from '../../core/index.js';
 import type { PerMessageDeflateTransform } from '../../extensions/index.js';
+
+/** A frame being made elsewhere (a compression shared by many connections, see `SharedDeflate`). */
+export interface PendingFrame {
+  readonly ready: boolean;
+  /** The frame, or null when making it failed; only once `ready`. */
+  readonly result: PreparedFrame | null;
+  /** Run `callback` once ready (now, if it is). */
+  whenReady(callback: () => void): void;
+}
 
 /** Completion callback of a send. */
 export type SendCallback = (error?: Error | null) => void;
@@ -18,6 +28,8 @@ export interface OutgoingSink {
   writeMessage(bytes: Uint8Array, binary: boolean, fin: boolean, rsv: number, callback: SendCallback | undefined): void;
   /** Queue the close frame that waited behind the messages. */
   writeClose(code: number | undefined, reason: string | Uint8Array): void;
+  /** Queue a published message's prepared frame (`topic` names it if it must be dropped). */
+  writePrepared(frame: PreparedFrame, topic: string): void;
   /** Fail a callback (on the next tick). */
   rejectSend(callback: SendCallback | undefined, error?: WebSocketError): void;
   /** Nothing waits any more: write what is queued (a held close reply may go now). */
@@ -34,6 +46,12 @@ interface Job {
   readonly close: boolean;
   readonly code: number | undefined;
   readonly reason: string | Uint8Array;
+  /** A published message: its frame ready to write... */
+  readonly prepared: PreparedFrame | null;
+  /** ...or a compression of it shared with other connections (`bytes` go uncompressed if it fails). */
+  readonly shared: PendingFrame | null;
+  /** The published message's topic. */
+  readonly topic: string;
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -81,7 +99,17 @@ export class OutgoingPipeline {
 
   /** Add a message; it is compressed when `compress` is true. */
   push(bytes: Uint8Array, binary: boolean, fin: boolean, compress: boolean, callback: SendCallback | undefined): void {
-    (this.jobs ??= []).push({ bytes, binary, fin, compress, callback, close: false, code: undefined, reason: '' });
+    (this.jobs ??= []).push({ bytes, binary, fin, compress, callback, close: false, code: undefined, reason: '', prepared: null, shared: null, topic: '' });
+    this.waitingBytes += bytes.length;
+    if (!this.compressing) this.run();
+  }
+
+  /**
+   * Add a published message: a prepared frame, or a shared compression of `bytes` (sent
+   * uncompressed if the compression fails).
+   */
+  pushPublished(topic: string, prepared: PreparedFrame | null, shared: PendingFrame | null, bytes: Uint8Array, binary: boolean): void {
+    (this.jobs ??= []).push({ bytes, binary, fin: true, compress: false, callback: undefined, close: false, code: undefined, reason: '', prepared, shared, topic });
     this.waitingBytes += bytes.length;
     if (!this.compressing) this.run();
   }
@@ -89,7 +117,7 @@ export class OutgoingPipeline {
   /** Add a close request behind the queued messages. */
   pushClose(code: number | undefined, reason: string | Uint8Array): void {
     this.closeRequested = true;
-    (this.jobs ??= []).push({ bytes: NO_BYTES, binary: false, fin: true, compress: false, callback: undefined, close: true, code, reason });
+    (this.jobs ??= []).push({ bytes: NO_BYTES, binary: false, fin: true, compress: false, callback: undefined, close: true, code, reason, prepared: null, shared: null, topic: '' });
     if (!this.compressing) this.run();
   }
 
@@ -109,6 +137,27 @@ export class OutgoingPipeline {
         this.shift(job);
         this.sink.writeClose(job.code, job.reason);
         continue;
+      }
+      if (job.prepared !== null) {
+        this.shift(job);
+        this.sink.writePrepared(job.prepared, job.topic);
+        continue;
+      }
+      if (job.shared !== null) {
+        const shared = job.shared;
+        if (shared.ready) {
+          this.shift(job);
+          const frame = shared.result;
+          if (frame !== null) this.sink.writePrepared(frame, job.topic);
+          else this.sink.writeMessage(job.bytes, job.binary, true, 0, undefined);
+          continue;
+        }
+        this.compressing = true;
+        shared.whenReady(() => {
+          this.compressing = false;
+          if (this.jobs !== null) this.run();
+        });
+        return;
       }
       if (!job.compress || this.transform === null) {
         this.shift(job);

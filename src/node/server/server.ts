@@ -22,6 +22,9 @@ import {
   DEFAULT_MAX_HEADER_SIZE,
   DEFAULT_MAX_PENDING_HANDSHAKES,
   DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP,
+  DEFAULT_MAX_TOPIC_LENGTH,
+  DEFAULT_MAX_TOPICS_PER_CONNECTION,
+  DEFAULT_PUBLISH_BACKPRESSURE_LIMIT,
   ErrorCode,
   WebSocketError,
 } from '../../core/index.js';
@@ -29,12 +32,14 @@ import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/opti
 import { PerMessageDeflateServer } from '../../extensions/index.js';
 import { HeaderMap, type HttpHeadResult, type RequestHead } from '../../handshake/index.js';
 import { Admission, type AdmissionRefusal, MemoryBudget, type OpenTicket, type TrustProxy } from '../../policy/index.js';
-import type { Connection, ConnectionOwner, TrafficCounters } from '../connection/connection.js';
+import type { Connection, ConnectionOwner, TopicHub, TrafficCounters } from '../connection/connection.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions } from '../connection/connection-options.js';
 import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connection/deflate-options.js';
-import { asBuffer } from '../platform.js';
+import { asBuffer, toBuffer } from '../platform.js';
+import { type Backplane, checkTopic, userKey } from '../../pubsub/index.js';
+import { type PubSubStats, Publisher } from './publisher.js';
 import { countFor, reportClose, reportOpen, ServerStats, type ServerStatsSnapshot } from '../diagnostics.js';
-import { WebSocket } from '../websocket.js';
+import { type PublishOptions, type SendData, WebSocket } from '../websocket.js';
 import { type AcceptHost, AcceptPipeline } from './accept-pipeline.js';
 import { refuseAdmission, rejectUpgrade } from './rejection.js';
 import { StandaloneListener } from './standalone-listener.js';
@@ -102,6 +107,20 @@ export interface ServerOptions extends ConnectionOptions {
   maxHeaderSize?: number;
   /** Negotiate permessage-deflate (RFC 7692): `true` or settings. Default false: compression costs memory per connection (see README). */
   perMessageDeflate?: boolean | PerMessageDeflateConfig;
+  /**
+   * The bus that makes `publish` and `sendToUser` reach subscribers on other server processes
+   * (`createRedisBackplane` from `rfc6455/redis`, or an `InProcessHub`'s backplane). Default: none,
+   * so topics span this server only.
+   */
+  backplane?: Backplane;
+  /** Bytes a connection may have waiting to be written before a published message is dropped for it ('dropped' event). Default 1 MiB. */
+  publishBackpressureLimit?: number;
+  /** Close a connection over `publishBackpressureLimit` (code 1013, try again later) instead of dropping the message for it. Default false. */
+  closeOnBackpressureLimit?: boolean;
+  /** Topics one connection may subscribe to. Default 256. */
+  maxTopicsPerConnection?: number;
+  /** Longest topic name, in characters. Default 256. */
+  maxTopicLength?: number;
 }
 
 const SERVER_KEYS = new Set<string>([
@@ -128,6 +147,11 @@ const SERVER_KEYS = new Set<string>([
   'handshakeTimeout',
   'maxHeaderSize',
   'perMessageDeflate',
+  'backplane',
+  'publishBackpressureLimit',
+  'closeOnBackpressureLimit',
+  'maxTopicsPerConnection',
+  'maxTopicLength',
 ]);
 
 /** Listener signatures of a {@link WebSocketServer}. */
@@ -137,6 +161,10 @@ export interface WebSocketServerEvents {
   error: [error: Error];
   close: [];
   headers: [headers: string[], request: UpgradeRequest | IncomingMessage];
+  /** The backplane became unreachable: publishes no longer cross processes until 'backplane-up'. */
+  'backplane-down': [cause: Error | undefined];
+  /** The backplane is reachable again (every live topic re-subscribed). */
+  'backplane-up': [];
 }
 
 const HANDLED = Symbol('rfc6455.upgrade-handled');
@@ -150,6 +178,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
   readonly admission: Admission;
   private readonly counters = new ServerStats();
   private readonly memory: MemoryBudget<Connection>;
+  /** @internal Topics, publishing and the backplane. */
+  readonly publisher: Publisher;
   private readonly pipeline: AcceptPipeline;
   private readonly listener: StandaloneListener | null = null;
   private readonly secure: boolean;
@@ -195,6 +225,21 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     const handshakeTimeout = integerOption(options.handshakeTimeout, 'handshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT, 1, 2 ** 31 - 1);
     const maxHeaderSize = integerOption(options.maxHeaderSize, 'maxHeaderSize', DEFAULT_MAX_HEADER_SIZE, 256);
     this.clients = booleanOption(options.clientTracking, 'clientTracking', true) ? new Set() : new NoopSet();
+    const backplane = options.backplane;
+    if (backplane !== undefined && (typeof backplane !== 'object' || backplane === null || typeof backplane.publish !== 'function' || typeof backplane.attach !== 'function')) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'option "backplane" must be a Backplane (see createRedisBackplane)');
+    }
+    this.publisher = new Publisher(
+      {
+        maxTopicLength: integerOption(options.maxTopicLength, 'maxTopicLength', DEFAULT_MAX_TOPIC_LENGTH, 1, 65_536),
+        maxTopicsPerConnection: integerOption(options.maxTopicsPerConnection, 'maxTopicsPerConnection', DEFAULT_MAX_TOPICS_PER_CONNECTION, 0),
+        publishBackpressureLimit: integerOption(options.publishBackpressureLimit, 'publishBackpressureLimit', DEFAULT_PUBLISH_BACKPRESSURE_LIMIT, 0),
+        closeOnBackpressureLimit: booleanOption(options.closeOnBackpressureLimit, 'closeOnBackpressureLimit', false),
+        deflate,
+      },
+      backplane ?? null,
+      { backplaneStatus: (up, cause) => (up ? this.emit('backplane-up') : this.emit('backplane-down', cause)) },
+    );
     this.secure = options.tls !== undefined;
 
     if (options.port !== undefined) {
@@ -286,12 +331,56 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
         if (ws.readyState === WebSocket.OPEN) ws.close(CloseCode.GoingAway, 'server shutting down');
         return ws.closed;
       });
-      this.closedPromise = Promise.all([Promise.all(closings), this.listener === null ? Promise.resolve() : this.listener.close()]).then(() => {
+      this.closedPromise = Promise.all([
+        Promise.all(closings),
+        this.listener === null ? Promise.resolve() : this.listener.close(),
+        this.publisher.close().catch((error: Error) => this.reportError(error)),
+      ]).then(() => {
         this.emit('close');
       });
     }
     if (callback) this.closedPromise.then(() => callback(), callback);
     return this.closedPromise;
+  }
+
+  // -- topics ------------------------------------------------------------------------------------
+
+  /**
+   * Publish to every subscriber of `topic`, here and on every process sharing the backplane.
+   * The message is framed once and the same bytes are written to each subscriber; a subscriber
+   * whose output is over `publishBackpressureLimit` does not get it (its 'dropped' event fires,
+   * or it is closed with 1013 under `closeOnBackpressureLimit`).
+   *
+   * @returns the number of local connections it was written to
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for a bad topic or data
+   */
+  publish(topic: string, data: SendData, options?: PublishOptions): number {
+    const key = checkTopic(topic, this.publisher.maxTopicLength);
+    return this.publisher.publish(key, toBuffer(data), options?.binary ?? typeof data !== 'string', options?.compress !== false, null);
+  }
+
+  /**
+   * Send to every connection of the user `id` (the `id` of the `user` that `verify` returned),
+   * here and on every process sharing the backplane.
+   *
+   * @returns the number of local connections it was written to
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for an id that is not a string or number, or bad data
+   */
+  sendToUser(id: string | number, data: SendData, options?: PublishOptions): number {
+    if ((typeof id !== 'string' && typeof id !== 'number') || String(id).length === 0) {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'a user id must be a non-empty string or a number');
+    }
+    return this.publisher.publish(userKey(String(id)), toBuffer(data), options?.binary ?? typeof data !== 'string', options?.compress !== false, null);
+  }
+
+  /** Local subscribers of `topic`. */
+  subscriberCount(topic: string): number {
+    return this.publisher.subscriberCount(checkTopic(topic, this.publisher.maxTopicLength));
+  }
+
+  /** Local topics with at least one subscriber. */
+  get topics(): string[] {
+    return this.publisher.topics();
   }
 
   // -- AcceptHost ---------------------------------------------------------------------------------
@@ -316,10 +405,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
    * drops, the busiest addresses and the top limit hitters. It walks the open connections and the
    * addresses once: cheap for monitoring every few seconds, not for every message.
    */
-  stats(): ServerStatsSnapshot {
+  stats(): ServerStatsSnapshot & { readonly pubsub: PubSubStats } {
     let closing = 0;
     for (const ws of this.clients) if (ws.readyState === ws.CLOSING) closing++;
-    return this.counters.snapshot(this.admission, closing);
+    return { ...this.counters.snapshot(this.admission, closing), pubsub: this.publisher.stats() };
   }
 
   /** @internal AcceptHost */
@@ -363,12 +452,16 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     connection.budget = this.memory;
     this.counters.accepted++;
     this.clients.add(ws);
+    // A verified user's connection holds the user's own topic, for sendToUser.
+    const user = (connection.owner as AdmittedConnection | null)?.ticket.user;
+    if (user !== undefined) this.publisher.subscribe(connection, userKey(user));
     reportOpen(ws.remoteAddress, ws.protocol, ws.extensions);
   }
 
   /** @internal An admitted connection closed. */
   closedConnection(connection: Connection, ticket: OpenTicket): void {
     this.admission.release(ticket);
+    this.publisher.leaveAll(connection);
     const info = connection.closed;
     if (info !== null) {
       this.counters.closed(info.code);
@@ -405,12 +498,14 @@ function noop(): void {}
 /** The owner of one admitted connection: gives its ticket back when it closes. */
 class AdmittedConnection implements ConnectionOwner {
   readonly traffic: TrafficCounters;
+  readonly hub: TopicHub;
   constructor(
     private readonly server: WebSocketServer,
-    private readonly ticket: OpenTicket,
+    readonly ticket: OpenTicket,
     traffic: TrafficCounters,
   ) {
     this.traffic = traffic;
+    this.hub = server.publisher;
   }
   connectionClosed(connection: Connection): void {
     this.server.closedConnection(connection, this.ticket);
