@@ -5,3 +5,4 @@ export * from './core/index.js';
 export * from './handshake/index.js';
 export * from './extensions/index.js';
 export * from './node/index.js';
+export { Backoff, type BackoffOptions, type DisconnectCause, isRetryable, parseRetryAfter } from './policy/index.js';
