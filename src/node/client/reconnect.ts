@@ -5,7 +5,9 @@
  * (or `shouldReconnect`) and the backoff, waits, and connects again. It ends normally when the
  * server closes with 1000/1005, and throws a `WS_ERR_RECONNECT_GAVE_UP` error (its `cause` says
  * why) when an ending does not retry or `maxRetries` is spent. Breaking out of the loop closes
- * the current connection and cancels any wait, so no timer outlives the loop. It holds no
+ * the current connection and cancels any wait, so no timer outlives the loop. A connection is
+ * yielded with reading held until the next turn of the event loop, so a loop body that starts
+ * iterating (or attaches a `'message'` listener) right away misses no message. It holds no
  * connection state beyond the current `WebSocket`.
  */
 import { CloseCode } from '../../core/index.js';
@@ -46,7 +48,11 @@ export async function* reconnect(address: string | URL, options: ReconnectLoopOp
       });
       const ending = new Promise<Ending>((resolve) => {
         watchAttempt(ws, {
-          opened: () => resolveOpened(true),
+          opened: () => {
+            // Held until the loop body had its turn to attach listeners or start iterating.
+            ws.pause();
+            resolveOpened(true);
+          },
           ended: (_ws, cause, wasOpen) => {
             resolveOpened(false);
             resolve({ cause, wasOpen });
@@ -55,6 +61,7 @@ export async function* reconnect(address: string | URL, options: ReconnectLoopOp
       });
       if (await opened) {
         settings.backoff.opened(monotonicNow());
+        setImmediate(resumeReading, ws);
         yield ws;
       }
       const { cause, wasOpen } = await ending;
@@ -77,4 +84,8 @@ export async function* reconnect(address: string | URL, options: ReconnectLoopOp
     (wake as (() => void) | null)?.();
     if (current !== null && current.readyState <= WebSocket.OPEN) void current.close();
   }
+}
+
+function resumeReading(ws: WebSocket): void {
+  ws.resume();
 }

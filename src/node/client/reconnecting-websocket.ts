@@ -298,10 +298,13 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   private finish(info: ClosedInfo): void {
     this.phase = Phase.Closed;
     this.currentSocket = null;
-    this.finalInfo = info;
-    this.resolveClosed?.(info);
-    this.resolveClosed = null;
-    this.emit('close', info.code, Buffer.from(info.reason));
+    // On the next tick, after the drop reports already scheduled: 'close' is the last event.
+    process.nextTick(() => {
+      this.finalInfo = info;
+      this.resolveClosed?.(info);
+      this.resolveClosed = null;
+      this.emit('close', info.code, Buffer.from(info.reason));
+    });
   }
 
   // -- the loop ------------------------------------------------------------------------------
