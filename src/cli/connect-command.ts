@@ -1,7 +1,7 @@
 /**
  * `rfc6455 connect <url>`: a WebSocket client for the terminal. With a terminal on stdin it is
- * interactive, like wscat: a readline prompt, incoming (`<`) and outgoing (`>`) messages marked
- * and coloured when stdout is a terminal, `/ping [data]` and `/close [code] [reason]` commands,
+ * interactive, like wscat: a readline prompt, incoming (`<`) and outgoing (`>`, the prompt)
+ * messages marked and coloured when stdout is a terminal (no colour with `NO_COLOR`), `/ping [data]` and `/close [code] [reason]` commands,
  * and the close code and reason shown at the end. With stdin from a pipe or file it is a filter,
  * like websocat: each stdin line is sent as a text message, each message received is written to
  * stdout as one line, end of input closes with 1000, and the exit status says how it ended (0
@@ -176,9 +176,9 @@ async function interactive(ws: WebSocket, io: CommandIo): Promise<ExitStatus> {
       io.stdout.write(`${line}\n`);
     }
   };
-  const mark = (sign: '<' | '>', text: string, colour: 'green' | 'cyan') => (out.tty ? out.paint(colour, `${sign} ${text}`) : text);
+  const incoming = (text: string) => (out.tty ? out.paint('green', `< ${text}`) : text);
   print(out.paint('yellow', `Connected to ${ws.url}${ws.protocol === '' ? '' : ` (subprotocol: ${ws.protocol})`}; /close to quit`));
-  ws.on('message', (data, isBinary) => print(mark('<', isBinary ? `<binary ${(data as Buffer).length} bytes: ${(data as Buffer).toString('hex')}>` : String(data), 'green')));
+  ws.on('message', (data, isBinary) => print(incoming(isBinary ? `<binary ${(data as Buffer).length} bytes: ${(data as Buffer).toString('hex')}>` : String(data))));
   ws.on('ping', (data) => print(out.paint('dim', `< ping${data.length === 0 ? '' : ` ${String(data)}`}`)));
   ws.on('pong', (data) => print(out.paint('dim', `< pong${data.length === 0 ? '' : ` ${String(data)}`}`)));
   let closing = false;
@@ -201,7 +201,6 @@ async function interactive(ws: WebSocket, io: CommandIo): Promise<ExitStatus> {
   const handleLine = (line: string) => {
     if (line.startsWith('//')) {
       ws.send(line.slice(1));
-      if (!out.tty) print(mark('>', line.slice(1), 'cyan'));
       return;
     }
     if (line === '/ping' || line.startsWith('/ping ')) {

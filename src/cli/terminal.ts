@@ -21,19 +21,22 @@ const CODES = { red: 31, green: 32, yellow: 33, cyan: 36, dim: 2 } as const;
 /** A colour the tool uses. */
 export type Colour = keyof typeof CODES;
 
-/** Writes lines to one stream, with colour only when it is a terminal. */
+/** Writes lines to one stream, marked and coloured only when it is a terminal. */
 export class Painter {
-  /** Whether colour (and the interactive marks) are used. */
+  /** Whether the stream is a terminal (the interactive marks and prompt are used). */
   readonly tty: boolean;
+  /** Whether colour is used: on a terminal, unless `NO_COLOR` is set (https://no-color.org). */
+  readonly colour: boolean;
 
-  /** @param stream - the stream painted on; colour when `stream.isTTY` and `NO_COLOR` is unset */
+  /** @param stream - the stream painted on */
   constructor(stream: { isTTY?: boolean }) {
-    this.tty = stream.isTTY === true && (process.env.NO_COLOR ?? '') === '';
+    this.tty = stream.isTTY === true;
+    this.colour = this.tty && (process.env.NO_COLOR ?? '') === '';
   }
 
-  /** `text` in `colour` on a terminal, unchanged otherwise. */
+  /** `text` in `colour` when colour is used, unchanged otherwise. */
   paint(colour: Colour, text: string): string {
-    return this.tty ? `\x1b[${CODES[colour]}m${text}\x1b[0m` : text;
+    return this.colour ? `\x1b[${CODES[colour]}m${text}\x1b[0m` : text;
   }
 }
 

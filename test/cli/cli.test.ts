@@ -239,8 +239,8 @@ describe.skipIf(!existsSync(cli))('rfc6455 (built dist/cli.js)', () => {
       expect(await exit).toBe(0);
       children.delete(child);
 
-      // The server closing with its own code and reason: shown, and exit status 1.
-      const again = spawn(scriptBinary!, ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm' } });
+      // The server closing with its own code and reason: shown, and exit status 1. NO_COLOR: marks without colour.
+      const again = spawn(scriptBinary!, ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' } });
       children.add(again);
       output = '';
       again.stdout.on('data', (chunk) => (output += String(chunk)));
@@ -248,9 +248,12 @@ describe.skipIf(!existsSync(cli))('rfc6455 (built dist/cli.js)', () => {
       await waitFor(/Connected to/);
       again.stdin.write('/close 99\r');
       await waitFor(/error: .*close code/i);
+      again.stdin.write('plain marks\r');
+      await waitFor(/\x1b\[1G< echo: plain marks\r\n/);
       again.stdin.write('kick me\r');
       await waitFor(/Disconnected \(code: 4000, reason: "kicked"\)/);
       expect(await againExit).toBe(1);
+      expect(output).not.toMatch(/\x1b\[3\dm/);
       children.delete(again);
     });
   });
