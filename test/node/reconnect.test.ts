@@ -83,7 +83,7 @@ describe('ReconnectingWebSocket', () => {
     const outcomes: (Error | null)[] = [];
     for (let i = 0; i < 40; i++) {
       c.send(`m${i}`, (error) => outcomes.push(error ?? null));
-      await sleep(8);
+      await sleep(10);
     }
     await until(() => outcomes.length === 40 && received.length + dropped.length >= 40);
     await c.close();
@@ -93,12 +93,50 @@ describe('ReconnectingWebSocket', () => {
       ['closed', 1006],
       ['closed', 1006],
     ]);
+    // Short-lived connections do not reset the backoff (stableAfter 10 s): ceilings 40, 80, 160, halfway from 20.
+    expect(reconnecting.map((e) => [e.attempt, e.delay])).toEqual([
+      [1, 30],
+      [2, 50],
+      [3, 90],
+    ]);
     // Nothing lost silently: each message was received or reported dropped (and its callback says which).
     const all = Array.from({ length: 40 }, (_, i) => `m${i}`);
     expect([...received, ...dropped].sort()).toEqual([...all].sort());
     expect(received).toEqual(all.filter((m) => !dropped.includes(m)));
     expect(outcomes.filter((e) => e !== null)).toHaveLength(dropped.length);
     for (const e of outcomes) if (e !== null) expect((e as WebSocketError).code).toBe(ErrorCode.MessageDropped);
+  });
+
+  it('a connection that stayed up for stableAfter resets the backoff', async () => {
+    const { wss, url } = await server();
+    wss.on('connection', (ws) => setTimeout(() => ws.close(1012), 60));
+    const c = client(url, { backoff: { minDelay: 20, maxDelay: 200, stableAfter: 40, random: () => 0.5 } });
+    const events: ReconnectingEvent[] = [];
+    c.on('reconnecting', (e) => events.push(e));
+    await until(() => events.length === 3);
+    expect(events.map((e) => [e.attempt, e.delay])).toEqual([
+      [1, 30],
+      [1, 30],
+      [1, 30],
+    ]);
+    expect(events[0]!.cause).toEqual({ kind: 'closed', code: 1012, reason: '' });
+  });
+
+  it("gives up (after the constructor returned) when proxy: 'env' names an invalid proxy", async () => {
+    const saved = { ...process.env };
+    delete process.env.http_proxy;
+    delete process.env.NO_PROXY;
+    delete process.env.no_proxy;
+    process.env.HTTP_PROXY = 'socks5://127.0.0.1:1080';
+    try {
+      const c = client('ws://127.0.0.1:1/', { proxy: 'env' });
+      const [giveUp] = await next<[{ cause: { kind: string; error?: WebSocketError } }]>(c, 'give-up');
+      expect(giveUp.cause.error?.code).toBe(ErrorCode.InvalidArgument);
+      expect(await c.closed).toMatchObject({ code: 1006 });
+    } finally {
+      delete process.env.HTTP_PROXY;
+      Object.assign(process.env, saved);
+    }
   });
 
   it('waits as the policy says between failed attempts, then gives up after maxRetries', async () => {

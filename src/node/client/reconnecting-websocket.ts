@@ -314,10 +314,14 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     this.phase = Phase.Connected;
     let ws: WebSocket;
     try {
-      // Options and URL were validated in the constructor; this cannot throw but is kept safe.
+      // Options and URL were validated in the constructor; only `proxy: 'env'` reads something new (the environment).
       ws = new WebSocket(this.settings.url, this.settings.protocols, this.settings.client);
     } catch (error) {
-      this.giveUp({ kind: 'error', error: error as Error }, CloseCode.AbnormalClosure, '');
+      // Reported on the next tick, so that listeners attached after the constructor hear it.
+      this.currentSocket = null;
+      process.nextTick(() => {
+        if (this.phase === Phase.Connected) this.giveUp({ kind: 'error', error: error as Error }, CloseCode.AbnormalClosure, '');
+      });
       return;
     }
     ws.binaryType = this.binaryType;
