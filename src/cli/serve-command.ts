@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DEFAULT_SERVE_HOST, DEFAULT_SERVE_PORT } from '../core/index.js';
 import { WebSocket, WebSocketServer } from '../node/index.js';
 import type { CommandIo } from './connect-command.js';
 import { errorLine, ExitStatus, UsageError } from './terminal.js';
@@ -19,8 +20,8 @@ export const SERVE_USAGE = `Usage: rfc6455 serve [options]
 Run a WebSocket server for testing.
 
 Options:
-      --port <n>          port to listen on (default 8080; 0 picks a free port)
-      --host <address>    address to listen on (default 127.0.0.1)
+      --port <n>          port to listen on (default ${DEFAULT_SERVE_PORT}; 0 picks a free port)
+      --host <address>    address to listen on (default ${DEFAULT_SERVE_HOST})
       --echo              send every message back to its sender (default)
       --broadcast         send every message to every connected client, the sender included
       --tls-cert <file>   serve wss:// with this PEM certificate (needs --tls-key)
@@ -58,8 +59,8 @@ function parseServeArgs(args: string[]): ServeArgs | 'help' {
   if (values.help === true) return 'help';
   if (positionals.length !== 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   if (values.echo === true && values.broadcast === true) throw new UsageError('--echo and --broadcast exclude each other');
-  const port = values.port === undefined ? 8080 : Number(values.port);
-  if (!/^\d+$/.test(values.port ?? '8080') || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got '${values.port}'`);
+  const port = values.port === undefined ? DEFAULT_SERVE_PORT : Number(values.port);
+  if ((values.port !== undefined && !/^\d+$/.test(values.port)) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got '${values.port}'`);
   const certFile = values['tls-cert'];
   const keyFile = values['tls-key'];
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -71,7 +72,7 @@ function parseServeArgs(args: string[]): ServeArgs | 'help' {
       throw new UsageError(`cannot read the TLS files: ${(error as Error).message}`);
     }
   }
-  return { port, host: values.host ?? '127.0.0.1', broadcast: values.broadcast === true, tls, deflate: values.deflate === true };
+  return { port, host: values.host ?? DEFAULT_SERVE_HOST, broadcast: values.broadcast === true, tls, deflate: values.deflate === true };
 }
 
 /**

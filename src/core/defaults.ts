@@ -92,3 +92,7 @@ export const DEFAULT_RECONNECT_HEARTBEAT_INTERVAL = 30_000;
 export const DEFAULT_SEND_QUEUE_MESSAGES = 1000;
 /** Bytes the reconnecting client holds while offline: 1 MiB (the same as `highWaterMark`). */
 export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
+/** `rfc6455 serve`: the port it listens on by default (0 picks a free one). */
+export const DEFAULT_SERVE_PORT = 8080;
+/** `rfc6455 serve`: the address it listens on by default: loopback only, so a test server is not exposed to the network by accident. */
+export const DEFAULT_SERVE_HOST = '127.0.0.1';
