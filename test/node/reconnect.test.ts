@@ -261,6 +261,17 @@ describe('ReconnectingWebSocket', () => {
     expect(old.send('late')).toBe(false);
   });
 
+  it('binaryType set after construction applies to the connection', async () => {
+    const { wss, url } = await server();
+    wss.on('connection', (ws) => ws.send(Buffer.from([1, 2, 3])));
+    const c = client(url);
+    c.binaryType = 'arraybuffer';
+    const [data, isBinary] = await next<[ArrayBuffer, boolean]>(c, 'message');
+    expect(isBinary).toBe(true);
+    expect(data).toBeInstanceOf(ArrayBuffer);
+    expect([...new Uint8Array(data)]).toEqual([1, 2, 3]);
+  });
+
   it('a queued Buffer is copied: changing it after send does not change what is sent', async () => {
     const { wss, url } = await server();
     const received: string[] = [];

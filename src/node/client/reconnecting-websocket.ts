@@ -106,9 +106,6 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   /** Finished. */
   declare readonly CLOSED: 3;
 
-  /** How binary messages are delivered (applies to every connection). */
-  binaryType: 'nodebuffer' | 'arraybuffer' = 'nodebuffer';
-
   private readonly settings: ResolvedReconnect;
   private readonly queue: SendQueue;
   private phase: Phase = Phase.Connected;
@@ -119,6 +116,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   private resolveClosed: ((info: ClosedInfo) => void) | null = null;
   private closedPromise: Promise<ClosedInfo> | null = null;
   private connections = 0;
+  private binaryTypeValue: 'nodebuffer' | 'arraybuffer' = 'nodebuffer';
 
   /**
    * Start connecting to `address` (the first attempt begins at once).
@@ -137,6 +135,16 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     this.settings = resolveReconnect(address, protocols as string | readonly string[] | undefined, options ?? {});
     this.queue = new SendQueue(this.settings.sendQueue);
     this.connect();
+  }
+
+  /** How binary messages are delivered: `Buffer` (default) or `ArrayBuffer`; applies to the current and every later connection. */
+  get binaryType(): 'nodebuffer' | 'arraybuffer' {
+    return this.binaryTypeValue;
+  }
+
+  set binaryType(value: 'nodebuffer' | 'arraybuffer') {
+    this.binaryTypeValue = value;
+    if (this.currentSocket !== null) this.currentSocket.binaryType = value;
   }
 
   /** 0 CONNECTING (also while waiting to reconnect), 1 OPEN, 2 CLOSING, 3 CLOSED. */
@@ -324,7 +332,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
       });
       return;
     }
-    ws.binaryType = this.binaryType;
+    ws.binaryType = this.binaryTypeValue;
     this.currentSocket = ws;
     watchAttempt(ws, {
       opened: (opened) => this.onOpen(opened),
