@@ -261,6 +261,24 @@ describe('ReconnectingWebSocket', () => {
     expect(old.send('late')).toBe(false);
   });
 
+  it('sendAsync settles when written or dropped; ping and pong need an open connection', async () => {
+    const { wss, url } = await server();
+    const pings: string[] = [];
+    wss.on('connection', (ws) => ws.on('ping', (data) => pings.push(String(data))));
+    const c = client(url);
+    const pingError = await new Promise<Error | null | undefined>((resolve) => c.ping('early', undefined, resolve));
+    expect((pingError as WebSocketError).code).toBe(ErrorCode.InvalidState);
+    await c.sendAsync('queued, then written');
+    expect(c.readyState).toBe(ReconnectingWebSocket.OPEN);
+    c.ping('alive');
+    c.pong('unsolicited');
+    await until(() => pings.length === 1);
+    expect(pings).toEqual(['alive']);
+    const closing = c.close();
+    await expect(c.sendAsync('too late')).rejects.toMatchObject({ code: ErrorCode.MessageDropped });
+    await closing;
+  });
+
   it('binaryType set after construction applies to the connection', async () => {
     const { wss, url } = await server();
     wss.on('connection', (ws) => ws.send(Buffer.from([1, 2, 3])));

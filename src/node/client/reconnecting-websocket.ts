@@ -262,14 +262,43 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   }
 
   /**
-   * Ping the current connection. Not queued: while no connection is open, `callback` gets an error.
+   * Send a message (as {@link send}) and resolve once it was handed to a connection's socket;
+   * rejects with a `WS_ERR_MESSAGE_DROPPED` error when it will not be sent. Never hangs: a queued
+   * message settles when it is flushed, or dropped at `close()` or when the client gives up.
+   */
+  sendAsync(data: SendData, options?: SendOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.send(data, options ?? {}, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /**
+   * Ping the current connection (ws signature). Not queued: while no connection is open,
+   * `callback` gets a `WS_ERR_INVALID_STATE` error.
    *
    * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for more than 125 bytes
    */
   ping(data?: SendData, _mask?: boolean, callback?: Callback): void {
+    this.control(true, data, callback);
+  }
+
+  /**
+   * Send an unsolicited pong on the current connection (ws signature); not queued, like {@link ping}.
+   *
+   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for more than 125 bytes
+   */
+  pong(data?: SendData, _mask?: boolean, callback?: Callback): void {
+    this.control(false, data, callback);
+  }
+
+  private control(ping: boolean, data: SendData | undefined, callback: Callback | undefined): void {
     const ws = this.currentSocket;
-    if (ws !== null && ws.readyState === OPEN) ws.ping(data, undefined, callback);
-    else if (callback !== undefined) process.nextTick(callback, new WebSocketError(ErrorCode.InvalidState, 'no open connection'));
+    if (ws !== null && ws.readyState === OPEN && this.phase === Phase.Connected) {
+      if (ping) ws.ping(data, undefined, callback);
+      else ws.pong(data, undefined, callback);
+    } else if (callback !== undefined) {
+      process.nextTick(callback, new WebSocketError(ErrorCode.InvalidState, 'no open connection'));
+    }
   }
 
   /**
