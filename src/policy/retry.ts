@@ -37,7 +37,6 @@ const RETRY_ERROR_CODES: ReadonlySet<string> = new Set([
   ErrorCode.ProxyTimeout,
   ErrorCode.ProxyConnectionFailed,
   ErrorCode.ProxyBadGateway,
-  ErrorCode.BufferLimit,
 ]);
 
 /** Whether an HTTP status (of the server, or of a proxy refusing the tunnel) is worth another attempt. */
