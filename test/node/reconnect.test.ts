@@ -367,6 +367,16 @@ describe('reconnect() loop', () => {
     expect(greetings).toEqual(['hello 1', 'hello 2', 'hello 3']);
   });
 
+  it('closing the yielded connection with 1000 ends the loop', async () => {
+    const { url } = await server();
+    let connections = 0;
+    for await (const ws of reconnect(url, { backoff: { minDelay: 10 } })) {
+      connections++;
+      await ws.close(1000, 'done');
+    }
+    expect(connections).toBe(1);
+  });
+
   it('throws WS_ERR_RECONNECT_GAVE_UP with the cause on 401', async () => {
     const { url } = await server({ verify: () => false });
     const loop = reconnect(url, { backoff: { minDelay: 10 } });
