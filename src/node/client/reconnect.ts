@@ -3,8 +3,9 @@
  * `async for websocket in connect(...)`). Each iteration yields a newly opened `WebSocket`; when
  * the loop asks for the next one, it waits for that connection to close, consults the retry table
  * (or `shouldReconnect`) and the backoff, waits, and connects again. It ends normally when a
- * connection closes with 1000/1005 (the server's goodbye, or the loop body's own `close()`), and throws a `WS_ERR_RECONNECT_GAVE_UP` error (its `cause` says
- * why) when an ending does not retry or `maxRetries` is spent. Breaking out of the loop closes
+ * connection closes with 1000/1005 (the server's goodbye, or the loop body's own `close()`), and
+ * throws a `WS_ERR_RECONNECT_GAVE_UP` error (its `cause` says why) when an ending does not retry
+ * or `maxRetries` is spent. Breaking out of the loop closes
  * the current connection and cancels any wait, so no timer outlives the loop. A connection is
  * yielded with reading held until the next turn of the event loop, so a loop body that starts
  * iterating (or attaches a `'message'` listener) right away misses no message. It holds no
