@@ -44,6 +44,11 @@ export async function main(argv: string[], io: CommandIo): Promise<ExitStatus> {
   }
 }
 
+// A reader that went away (`rfc6455 connect ... | head -1`) ends the tool with a one-line error, not a stack trace.
+process.stdout.on('error', (error: Error) => {
+  process.stderr.write(errorLine(`cannot write to stdout: ${error.message}`));
+  process.exit(ExitStatus.Failed);
+});
 const io: CommandIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
 main(process.argv.slice(2), io).then(
   (status) => exitAfterFlush(status),

@@ -177,6 +177,20 @@ describe.skipIf(!existsSync(cli))('rfc6455 (built dist/cli.js)', () => {
       expect(seen.at(-1)!.extensions).toBe('');
     });
 
+    it('a reader that goes away (| head -1) ends it with a one-line error, not a stack trace', async () => {
+      const child = spawn(process.execPath, [cli, 'connect', url], { stdio: ['pipe', 'pipe', 'pipe'] });
+      children.add(child);
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+      child.stdout.once('data', () => child.stdout.destroy());
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (status) => resolve(status)));
+      const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n');
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(`${lines}\n`);
+      expect(await exit).toBe(1);
+      expect(stderr).toMatch(/^rfc6455: cannot write to stdout: .*EPIPE.*\n$/);
+    });
+
     it('prints binary messages as their bytes, one per line', async () => {
       const result = await run(['connect', url], 'binary please\n');
       expect(result).toEqual({ status: 0, stdout: 'ABC\n', stderr: '' });
