@@ -184,7 +184,8 @@ describe.skipIf(!existsSync(cli))('rfc6455 (built dist/cli.js)', () => {
       child.stderr.on('data', (chunk) => (stderr += String(chunk)));
       child.stdout.once('data', () => child.stdout.destroy());
       const exit = new Promise<number | null>((resolve) => child.once('exit', (status) => resolve(status)));
-      const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n');
+      // Far more than a pipe buffer (64 KiB) holds, so writes fail once the reader is gone.
+      const lines = Array.from({ length: 10_000 }, (_, i) => `line ${i} ${'x'.repeat(40)}`).join('\n');
       child.stdin.on('error', () => undefined);
       child.stdin.end(`${lines}\n`);
       expect(await exit).toBe(1);
