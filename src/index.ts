@@ -6,3 +6,4 @@ export * from './handshake/index.js';
 export * from './extensions/index.js';
 export { type Backplane, type BackplaneSink, decodeEnvelope, encodeEnvelope, type Envelope, InProcessHub } from './pubsub/index.js';
 export * from './node/index.js';
+export { Backoff, type BackoffOptions, type DisconnectCause, isRetryable, parseRetryAfter } from './policy/index.js';

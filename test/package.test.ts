@@ -28,6 +28,11 @@ const publicNames = [
   'MaskKeyPool',
   'parseClosePayload',
   'encodeClosePayload',
+  'ReconnectingWebSocket',
+  'reconnect',
+  'Backoff',
+  'isRetryable',
+  'parseRetryAfter',
 ];
 
 describe('built package', () => {

@@ -90,3 +90,27 @@ export const DEFAULT_MAX_TOPICS_PER_CONNECTION = 256;
  * costs at most this much memory and never slows the publisher or the other subscribers.
  */
 export const DEFAULT_PUBLISH_BACKPRESSURE_LIMIT = 1024 * 1024;
+/**
+ * Reconnecting client backoff: retry n waits a random time between `minDelay` and
+ * min(`maxDelay`, `minDelay` × `factor`^n) (full jitter above the floor), so clients that lost a
+ * server at the same moment do not come back at the same moment: 1 s floor, 30 s ceiling, factor 2.
+ */
+export const DEFAULT_RECONNECT_MIN_DELAY = 1000;
+/** See {@link DEFAULT_RECONNECT_MIN_DELAY}. Also the most a server's `Retry-After` can make a client wait. */
+export const DEFAULT_RECONNECT_MAX_DELAY = 30_000;
+/** See {@link DEFAULT_RECONNECT_MIN_DELAY}. */
+export const DEFAULT_RECONNECT_FACTOR = 2;
+/** A connection that stayed open this long (ms) resets the backoff to its first step: 10 s. Stops a server that accepts and drops at once from being hammered at `minDelay`. */
+export const DEFAULT_RECONNECT_STABLE_AFTER = 10_000;
+/** Retries in a row before giving up: unlimited (a client is meant to survive long outages). */
+export const DEFAULT_RECONNECT_MAX_RETRIES = Number.POSITIVE_INFINITY;
+/** Heartbeat of the reconnecting client, in ms: 30 s. A half-open connection (no FIN, no RST: a NAT or a phone that changed networks) is found within two intervals, then replaced. */
+export const DEFAULT_RECONNECT_HEARTBEAT_INTERVAL = 30_000;
+/** Messages the reconnecting client holds while offline: 1,000. Bounds memory during a long outage. */
+export const DEFAULT_SEND_QUEUE_MESSAGES = 1000;
+/** Bytes the reconnecting client holds while offline: 1 MiB (the same as `highWaterMark`). */
+export const DEFAULT_SEND_QUEUE_BYTES = 1024 * 1024;
+/** `rfc6455 serve`: the port it listens on by default (0 picks a free one). */
+export const DEFAULT_SERVE_PORT = 8080;
+/** `rfc6455 serve`: the address it listens on by default: loopback only, so a test server is not exposed to the network by accident. */
+export const DEFAULT_SERVE_HOST = '127.0.0.1';

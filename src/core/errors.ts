@@ -45,6 +45,16 @@ export const ErrorCode = {
   HandshakeTimeout: 'WS_ERR_HANDSHAKE_TIMEOUT',
   ConnectionFailed: 'WS_ERR_CONNECTION_FAILED',
   BufferLimit: 'WS_ERR_BUFFER_LIMIT',
+  // HTTP proxy (CONNECT tunnel) failures, before the WebSocket handshake
+  ProxyAuthRequired: 'WS_ERR_PROXY_AUTH_REQUIRED',
+  ProxyForbidden: 'WS_ERR_PROXY_FORBIDDEN',
+  ProxyBadGateway: 'WS_ERR_PROXY_BAD_GATEWAY',
+  ProxyRejected: 'WS_ERR_PROXY_REJECTED',
+  ProxyTimeout: 'WS_ERR_PROXY_TIMEOUT',
+  ProxyConnectionFailed: 'WS_ERR_PROXY_CONNECTION_FAILED',
+  // Reconnecting client
+  MessageDropped: 'WS_ERR_MESSAGE_DROPPED',
+  ReconnectGaveUp: 'WS_ERR_RECONNECT_GAVE_UP',
 } as const;
 /** One of the stable error code strings. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -79,6 +89,14 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, number | undefined>> = {
   WS_ERR_HANDSHAKE_TIMEOUT: undefined,
   WS_ERR_CONNECTION_FAILED: undefined,
   WS_ERR_BUFFER_LIMIT: undefined,
+  WS_ERR_PROXY_AUTH_REQUIRED: undefined,
+  WS_ERR_PROXY_FORBIDDEN: undefined,
+  WS_ERR_PROXY_BAD_GATEWAY: undefined,
+  WS_ERR_PROXY_REJECTED: undefined,
+  WS_ERR_PROXY_TIMEOUT: undefined,
+  WS_ERR_PROXY_CONNECTION_FAILED: undefined,
+  WS_ERR_MESSAGE_DROPPED: undefined,
+  WS_ERR_RECONNECT_GAVE_UP: undefined,
 };
 
 /**

@@ -11,3 +11,12 @@ export type { ConnectionOptions } from './connection/connection-options.js';
 export type { PerMessageDeflateConfig } from './connection/deflate-options.js';
 export { setZlibConcurrency } from './connection/zlib-engine.js';
 export { diagnostics, type ServerStatsSnapshot } from './diagnostics.js';
+export {
+  type GiveUpEvent,
+  type ReconnectingEvent,
+  ReconnectingWebSocket,
+  type ReconnectingWebSocketEvents,
+} from './client/reconnecting-websocket.js';
+export { reconnect } from './client/reconnect.js';
+export type { ReconnectContext, ReconnectLoopOptions, ReconnectOptions } from './client/reconnect-options.js';
+export type { QueueOverflow, SendQueueOptions } from './client/send-queue.js';

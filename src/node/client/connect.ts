@@ -1,6 +1,8 @@
 /**
  * The client's way in: resolve a `ws://` or `wss://` URL, open a `node:net` or `node:tls`
- * connection (SNI, `ca`, `rejectUnauthorized`, client certificates), send the upgrade request,
+ * connection (SNI, `ca`, `rejectUnauthorized`, client certificates), directly or through an HTTP
+ * proxy's `CONNECT` tunnel (`proxy.ts`; TLS to an `https://` proxy, then TLS to the server inside
+ * the tunnel, with SNI and certificate checks against the server), send the upgrade request,
  * parse the response head with limits and validate it with the sans-I/O client handshake, all
  * under a handshake timeout. It finishes exactly once, with a {@link HandshakeResult} (the socket,
  * any bytes read past the head, the agreed subprotocol and extensions) that a connection adopts,
@@ -24,6 +26,7 @@ import {
 } from '../../handshake/index.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions, type ResolvedConnectionOptions } from '../connection/connection-options.js';
 import { randomFill, sha1 } from '../platform.js';
+import { connectRequest, parseProxyUrl, type ProxyEndpoint, proxyFromEnvironment, proxyRefusal } from './proxy.js';
 
 /** TLS settings a client may pass (at the top level, as with ws). */
 const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername', 'checkServerIdentity', 'ciphers', 'minVersion', 'maxVersion'] as const;
@@ -40,6 +43,14 @@ export interface ClientOptions extends ConnectionOptions, Pick<TlsConnectionOpti
   maxHeaderSize?: number;
   /** Offer permessage-deflate (RFC 7692): `true` (the default), `false`, or settings. */
   perMessageDeflate?: boolean | PerMessageDeflateConfig;
+  /**
+   * Connect through an HTTP proxy's `CONNECT` tunnel: `'http://[user:pass@]host:port'`,
+   * `'https://...'` (TLS to the proxy too), `'env'` (`HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`, as
+   * undici's `EnvHttpProxyAgent` reads them), or `false` (the default: direct).
+   */
+  proxy?: string | URL | false;
+  /** TLS settings for an `https://` proxy itself (`ca`, `rejectUnauthorized`, ...); the server's come from the top-level TLS options. */
+  proxyTls?: Pick<TlsConnectionOptions, (typeof TLS_KEYS)[number]>;
 }
 
 /** Client options after validation. */
@@ -51,9 +62,32 @@ export interface ResolvedClientOptions {
   readonly maxHeaderSize: number;
   readonly tls: TlsConnectionOptions;
   readonly deflate: ResolvedDeflateConfig | null;
+  /** The proxy, `'env'` (looked up for each connection), or null for none. */
+  readonly proxy: ProxyEndpoint | 'env' | null;
+  readonly proxyTls: TlsConnectionOptions;
 }
 
-const CLIENT_KEYS = new Set<string>([...CONNECTION_OPTION_KEYS, ...TLS_KEYS, 'headers', 'origin', 'handshakeTimeout', 'maxHeaderSize', 'perMessageDeflate']);
+const CLIENT_KEYS = new Set<string>([
+  ...CONNECTION_OPTION_KEYS,
+  ...TLS_KEYS,
+  'headers',
+  'origin',
+  'handshakeTimeout',
+  'maxHeaderSize',
+  'perMessageDeflate',
+  'proxy',
+  'proxyTls',
+]);
+const TLS_KEY_SET: ReadonlySet<string> = new Set(TLS_KEYS);
+
+function resolveProxy(value: ClientOptions['proxy']): ProxyEndpoint | 'env' | null {
+  if (value === undefined || value === false) return null;
+  if (value === 'env') return 'env';
+  if (typeof value !== 'string' && !(value instanceof URL)) {
+    throw new WebSocketError(ErrorCode.InvalidArgument, 'option "proxy" must be a URL, "env" or false');
+  }
+  return parseProxyUrl(value);
+}
 
 /**
  * Validate client options.
@@ -74,7 +108,16 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     maxHeaderSize: integerOption(options.maxHeaderSize, 'maxHeaderSize', DEFAULT_MAX_HEADER_SIZE, 256),
     tls,
     deflate,
+    proxy: resolveProxy(options.proxy),
+    proxyTls: resolveProxyTls(options.proxyTls),
   };
+}
+
+function resolveProxyTls(value: ClientOptions['proxyTls']): TlsConnectionOptions {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) throw new WebSocketError(ErrorCode.InvalidArgument, 'option "proxyTls" must be an object');
+  rejectUnknownKeys(value, TLS_KEY_SET, 'proxyTls');
+  return { ...value };
 }
 
 /** A parsed, checked `ws:`/`wss:` URL. */
@@ -126,9 +169,11 @@ export type ClientHandshakeOutcome =
     };
 
 /**
- * Open the connection and run the handshake; `done` is called exactly once.
+ * Open the connection (through the proxy's tunnel when one is configured) and run the handshake;
+ * `done` is called exactly once.
  *
  * @returns a function that aborts the attempt with the given error
+ * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` when `proxy: 'env'` finds an invalid proxy URL
  */
 export function openClientHandshake(
   url: WebSocketUrl,
@@ -147,23 +192,32 @@ export function openClientHandshake(
     extensionOffers: negotiators.flatMap((n) => n.offer()),
     headers: options.headers,
   });
-  const socket: Socket = url.secure
-    ? tlsConnect({ host: url.hostname, port: url.port, ...(isIP(url.hostname) === 0 ? { servername: url.hostname } : {}), ...options.tls })
-    : netConnect({ host: url.hostname, port: url.port });
-  const parser = new HttpHeadParser<ResponseHead>('response', { maxHeadSize: options.maxHeaderSize });
+  const proxy = options.proxy === 'env' ? proxyFromEnvironment(url, process.env) : options.proxy;
+  const newParser = () => new HttpHeadParser<ResponseHead>('response', { maxHeadSize: options.maxHeaderSize });
+  // While a proxy is in the way, the first response head is the proxy's answer to CONNECT.
+  let throughProxy = proxy !== null;
+  let parser = newParser();
   let finished = false;
+  /** The socket the handshake speaks on; inside a wss tunnel, the TLS socket over `outer`. */
+  let socket: Socket;
+  let outer: Socket | null = null;
 
   const fail = (error: WebSocketError, response?: { status: number; headers: Record<string, string> }) => {
     if (finished) return;
     finished = true;
     cleanup();
     socket.destroy();
+    outer?.destroy();
     done(response === undefined ? { ok: false, error } : { ok: false, error, response });
   };
-  const onConnect = () => socket.write(request);
+  const onConnect = () => socket.write(throughProxy ? connectRequest(url, proxy!) : request);
   const onData = (chunk: Buffer) => {
     const result: HttpHeadResult<ResponseHead> = parser.push(chunk);
     if (!result.done) return;
+    if (throughProxy) {
+      tunnelAnswered(result);
+      return;
+    }
     if ('error' in result) {
       fail(new WebSocketError(ErrorCode.InvalidHandshake, `invalid handshake response: ${result.error.message}`));
       return;
@@ -182,19 +236,90 @@ export function openClientHandshake(
       result: { transport: socket, head: result.rest, protocol: outcome.protocol, extensions: outcome.extensions, extensionsHeader: outcome.extensionsHeader },
     });
   };
-  const onError = (error: Error) => fail(new WebSocketError(ErrorCode.ConnectionFailed, `connection failed: ${error.message}`));
-  const onClose = () => fail(new WebSocketError(ErrorCode.ConnectionFailed, 'connection closed during the handshake'));
-  const timer = setTimeout(() => fail(new WebSocketError(ErrorCode.HandshakeTimeout, 'opening handshake timed out')), options.handshakeTimeout);
+  const tunnelAnswered = (result: HttpHeadResult<ResponseHead> & { done: true }) => {
+    if ('error' in result) {
+      fail(new WebSocketError(ErrorCode.ProxyConnectionFailed, `invalid answer from proxy ${proxy!.display}: ${result.error.message}`));
+      return;
+    }
+    const { status, reason } = result.head;
+    if (status < 200 || status > 299) {
+      fail(proxyRefusal(proxy!, status, reason));
+      return;
+    }
+    // Neither a WebSocket server nor a TLS server speaks first: bytes here are not the server's.
+    if (result.rest.length !== 0) {
+      fail(new WebSocketError(ErrorCode.ProxyConnectionFailed, `proxy ${proxy!.display} sent data before the request`));
+      return;
+    }
+    throughProxy = false;
+    parser = newParser();
+    if (!url.secure) {
+      socket.write(request);
+      return;
+    }
+    // TLS to the server inside the tunnel: SNI and the certificate check are for the server's name.
+    detach(socket);
+    outer = socket;
+    outer.on('error', onError);
+    socket = tlsConnect({ socket: outer, host: url.hostname, ...(isIP(url.hostname) === 0 ? { servername: url.hostname } : {}), ...options.tls });
+    attach(socket, 'secureConnect');
+  };
+  const onError = (error: Error) =>
+    fail(
+      throughProxy
+        ? new WebSocketError(ErrorCode.ProxyConnectionFailed, `connection to proxy ${proxy!.display} failed: ${error.message}`)
+        : new WebSocketError(ErrorCode.ConnectionFailed, `connection failed: ${error.message}`),
+    );
+  const onClose = () =>
+    fail(
+      throughProxy
+        ? new WebSocketError(ErrorCode.ProxyConnectionFailed, `proxy ${proxy!.display} closed the connection before answering`)
+        : new WebSocketError(ErrorCode.ConnectionFailed, 'connection closed during the handshake'),
+    );
+  const timer = setTimeout(
+    () =>
+      fail(
+        throughProxy
+          ? new WebSocketError(ErrorCode.ProxyTimeout, `proxy ${proxy!.display} did not answer within ${options.handshakeTimeout} ms`)
+          : new WebSocketError(ErrorCode.HandshakeTimeout, 'opening handshake timed out'),
+      ),
+    options.handshakeTimeout,
+  );
+  let connectEvent: 'connect' | 'secureConnect' = 'connect';
+  const attach = (target: Socket, event: 'connect' | 'secureConnect') => {
+    connectEvent = event;
+    target.once(event, onConnect);
+    target.on('data', onData);
+    target.on('error', onError);
+    target.on('close', onClose);
+  };
+  const detach = (target: Socket) => {
+    target.off(connectEvent, onConnect);
+    target.off('data', onData);
+    target.off('error', onError);
+    target.off('close', onClose);
+  };
   const cleanup = () => {
     clearTimeout(timer);
-    socket.off(url.secure ? 'secureConnect' : 'connect', onConnect);
-    socket.off('data', onData);
-    socket.off('error', onError);
-    socket.off('close', onClose);
+    detach(socket);
+    if (outer !== null) {
+      // The TLS socket owns the tunnel now and reports its errors; the outer one must not crash the process.
+      outer.off('error', onError);
+      outer.on('error', ignoreError);
+    }
   };
-  socket.once(url.secure ? 'secureConnect' : 'connect', onConnect);
-  socket.on('data', onData);
-  socket.on('error', onError);
-  socket.on('close', onClose);
+  if (proxy === null) {
+    socket = url.secure
+      ? tlsConnect({ host: url.hostname, port: url.port, ...(isIP(url.hostname) === 0 ? { servername: url.hostname } : {}), ...options.tls })
+      : netConnect({ host: url.hostname, port: url.port });
+    attach(socket, url.secure ? 'secureConnect' : 'connect');
+  } else {
+    socket = proxy.secure
+      ? tlsConnect({ host: proxy.hostname, port: proxy.port, ...(isIP(proxy.hostname) === 0 ? { servername: proxy.hostname } : {}), ...options.proxyTls })
+      : netConnect({ host: proxy.hostname, port: proxy.port });
+    attach(socket, proxy.secure ? 'secureConnect' : 'connect');
+  }
   return fail;
 }
+
+function ignoreError(): void {}
