@@ -70,13 +70,14 @@ echo.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 });
 
-function broadcast(message) {
-  const text = JSON.stringify(message);
-  for (const client of chat.clients) if (client.readyState === client.OPEN) client.send(text);
-}
+// The chat room is a topic: each connection subscribes, and a publish is framed once and
+// written to every subscriber (a slow one has messages dropped instead of slowing the room).
+const ROOM = 'chat';
+const broadcast = (message) => chat.publish(ROOM, JSON.stringify(message));
 chat.on('connection', (ws, req) => {
   const who = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-  broadcast({ type: 'notice', text: `someone joined from ${who} (${chat.clients.size} here)` });
+  ws.subscribe(ROOM);
+  broadcast({ type: 'notice', text: `someone joined from ${who} (${chat.subscriberCount(ROOM)} here)` });
   ws.on('message', (data, isBinary) => {
     if (isBinary) return ws.close(1003, 'text only');
     let parsed;
@@ -87,7 +88,8 @@ chat.on('connection', (ws, req) => {
     }
     broadcast({ type: 'message', name: String(parsed.name ?? 'anonymous').slice(0, 32), text: String(parsed.text ?? '').slice(0, 2000) });
   });
-  ws.on('close', () => broadcast({ type: 'notice', text: `someone left (${chat.clients.size} here)` }));
+  // A closed connection has left the room by the time 'close' fires.
+  ws.on('close', () => broadcast({ type: 'notice', text: `someone left (${chat.subscriberCount(ROOM)} here)` }));
 });
 
 server.on('upgrade', (req, socket, head) => {

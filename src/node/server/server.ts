@@ -163,7 +163,7 @@ export interface WebSocketServerEvents {
   headers: [headers: string[], request: UpgradeRequest | IncomingMessage];
   /** The backplane became unreachable: publishes no longer cross processes until 'backplane-up'. */
   'backplane-down': [cause: Error | undefined];
-  /** The backplane is reachable again (every live topic re-subscribed). */
+  /** The backplane is reachable: first connected, or back after an outage (every live topic re-subscribed). */
   'backplane-up': [];
 }
 
