@@ -7,24 +7,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { accepts, freePort } from './ports.js';
+
+export { freePort } from './ports.js';
 
 export const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((path) => existsSync(path));
 
 /** Skip the Redis tests only outside CI when there is no redis-server. */
 export const skipRedis = REDIS_SERVER === undefined && process.env.CI !== 'true';
-
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A redis-server of our own. */
 export class RedisInstance {
@@ -51,7 +43,7 @@ export class RedisInstance {
     this.process = child;
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      if (await canConnect(this.port)) return;
+      if (await accepts(this.port)) return;
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(`redis-server did not start on port ${this.port}`);
@@ -72,15 +64,4 @@ export class RedisInstance {
     await this.stopProcess('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
