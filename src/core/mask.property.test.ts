@@ -1,12 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { naiveMask } from '../../test/helpers/frames.js';
-import { applyMask } from './mask.js';
+import { applyMask, setSimdMasking } from './mask.js';
+import { CHUNK, simdAvailable } from './mask-simd.js';
 
 const key = fc.uint8Array({ minLength: 4, maxLength: 4 });
 const payload = fc.oneof(
   fc.uint8Array({ maxLength: 80 }),
   fc.uint8Array({ minLength: 60, maxLength: 2000 }),
+  // Across the SIMD kernel's 64 KiB chunks.
+  fc.integer({ min: CHUNK - 40, max: 2 * CHUNK + 40 }).map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 131) & 0xff)),
 );
 
 describe('applyMask properties', () => {
@@ -53,5 +56,30 @@ describe('applyMask properties', () => {
         expect(copy).toEqual(whole);
       }),
     );
+  });
+});
+
+describe('the SIMD kernel', () => {
+  it('is available on Node 20 (WebAssembly SIMD)', () => {
+    expect(simdAvailable()).toBe(true);
+  });
+  it('and the JavaScript path agree on every length from 0 to 600 and across a chunk boundary, at every phase', () => {
+    const k = Uint8Array.of(0x12, 0x34, 0x56, 0x78);
+    for (const length of [...Array.from({ length: 601 }, (_, i) => i), CHUNK - 1, CHUNK, CHUNK + 3, 3 * CHUNK + 5]) {
+      const data = Uint8Array.from({ length }, (_, i) => (i * 7 + 3) & 0xff);
+      for (let phase = 0; phase < 4; phase++) {
+        const simd = new Uint8Array(length + 3);
+        applyMask(data, simd, 3, k, phase);
+        setSimdMasking(false);
+        const js = new Uint8Array(length + 3);
+        try {
+          applyMask(data, js, 3, k, phase);
+        } finally {
+          setSimdMasking(true);
+        }
+        expect(Buffer.from(simd).equals(Buffer.from(js))).toBe(true);
+        expect(simd.subarray(3)).toEqual(naiveMask(data, k, phase));
+      }
+    }
   });
 });

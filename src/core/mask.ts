@@ -1,13 +1,24 @@
 /**
  * Payload masking (RFC 6455 §5.3): XOR with a 4-byte key, carrying the key phase across
- * chunks so a payload streamed in pieces unmasks exactly like a whole one. Large payloads are
- * processed as 32-bit words where source and target share an alignment, small ones with a plain
+ * chunks so a payload streamed in pieces unmasks exactly like a whole one. Payloads from 512 bytes
+ * go through the WebAssembly SIMD kernel (`mask-simd.ts`) where it exists; below that, or without
+ * it, as 32-bit words where source and target share an alignment, and small ones with a plain
  * loop. This module reads and writes only the ranges it is given: it never allocates a copy and
  * never touches bytes outside `target[targetOffset .. targetOffset + source.length)`.
  */
 
+import { simdMask } from './mask-simd.js';
+
 /** Below this many bytes a byte loop beats setting up 32-bit views (measured in benchmarks/core.mjs). */
 const WORD_LOOP_THRESHOLD = 64;
+/** From this many bytes the WebAssembly SIMD kernel beats the 32-bit loop, copies included (measured in benchmarks/core.mjs). */
+const SIMD_THRESHOLD = 512;
+let simdEnabled = true;
+
+/** Use the SIMD kernel where it is faster (default), or never (for tests of the JavaScript path). */
+export function setSimdMasking(enabled: boolean): void {
+  simdEnabled = enabled;
+}
 
 const scratchBytes = new Uint8Array(4);
 const scratchWord = new Uint32Array(scratchBytes.buffer);
@@ -37,6 +48,7 @@ export function applyMask(
   phase: number,
 ): void {
   const length = source.length;
+  if (length >= SIMD_THRESHOLD && simdEnabled && simdMask(source, target, targetOffset, key, phase)) return;
   let i = 0;
   if (length >= WORD_LOOP_THRESHOLD) {
     const sourceAddress = source.byteOffset;
