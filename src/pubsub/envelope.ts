@@ -58,21 +58,27 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | null {
   };
 }
 
-/** Channels a publisher keeps counters for; past it, every counter starts again at 1. */
+/** Channels a publisher keeps counters for; past it, the table starts over in a new generation. */
 const MAX_COUNTED_CHANNELS = 65_536;
 
 /**
  * Sequence numbers of one publisher process, per channel. The table is bounded: a publisher
  * that writes to more channels than {@link MAX_COUNTED_CHANNELS} (one topic per user, say)
- * starts all its counters again at 1, which receivers take as a restart, not as a loss.
+ * starts over, and bumps its `generation`, which the envelope's origin carries, so receivers see
+ * a new origin rather than a restart or a loss.
  */
 export class SequenceCounter {
   private readonly next = new Map<string, number>();
+  /** Bumped each time the table starts over. */
+  generation = 0;
 
   /** The sequence number of the next message on `channel` (1 for the first). */
   take(channel: string): number {
     const last = this.next.get(channel);
-    if (last === undefined && this.next.size >= MAX_COUNTED_CHANNELS) this.next.clear();
+    if (last === undefined && this.next.size >= MAX_COUNTED_CHANNELS) {
+      this.next.clear();
+      this.generation++;
+    }
     const n = (last ?? 0) + 1;
     this.next.set(channel, n);
     return n;
@@ -91,15 +97,12 @@ export class GapDetector {
   /** Messages seen with a sequence number not above the last one (duplicates or reordering). */
   stale = 0;
 
-  /**
-   * Account an envelope; returns false for a stale one (which should not be delivered again).
-   * Sequence 1 is always a (re)start of the origin's counter.
-   */
+  /** Account an envelope; returns false for a stale one (which should not be delivered again). */
   observe(channel: string, origin: string, sequence: number): boolean {
     let origins = this.last.get(channel);
     if (origins === undefined) this.last.set(channel, (origins = new Map()));
     const last = origins.get(origin);
-    if (last !== undefined && sequence !== 1) {
+    if (last !== undefined) {
       if (sequence <= last) {
         this.stale++;
         return false;

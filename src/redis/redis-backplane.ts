@@ -82,15 +82,23 @@ export function createRedisBackplane(connection: RedisConnection, options: Redis
 
 class RedisBackplane implements Backplane {
   private sink: BackplaneSink | null = null;
+  /** Channels the server wants (one source of truth: re-issued to Redis whenever the subscriber is ready). */
   private readonly channels = new Set<string>();
+  /** Channels given up while an UNSUBSCRIBE could not be sent (Redis down): sent again when it is back. */
+  private readonly leaving = new Set<string>();
   private reportedUp = false;
   private closed = false;
   private readonly onMessage = (message: Buffer, channel: Buffer) => {
-    const name = channel.toString('latin1');
+    // node-redis sends channel names as UTF-8.
+    const name = channel.toString('utf8');
     if (this.closed || !name.startsWith(this.prefix)) return;
-    this.sink?.message(name.slice(this.prefix.length), message);
+    const own = name.slice(this.prefix.length);
+    // A channel given up meanwhile (Redis may still deliver what was in flight).
+    if (!this.channels.has(own)) return;
+    this.sink?.message(own, message);
   };
   private readonly onChange = () => this.report();
+  private readonly onSubscriberReady = () => this.resync();
   private readonly onError = (error: Error) => this.report(error);
 
   constructor(
@@ -119,22 +127,55 @@ class RedisBackplane implements Backplane {
       client.on('error', this.onError);
       if (!client.isOpen) client.connect().catch((error: Error) => this.report(error));
     }
+    this.subscriber.on('ready', this.onSubscriberReady);
+    // Clients passed in may be connected already: no 'ready' will come.
+    this.report();
   }
 
   subscribe(channel: string): void {
     if (this.closed || this.channels.has(channel)) return;
     this.channels.add(channel);
-    const full = this.prefix + channel;
-    const done = this.sharded ? this.subscriber.sSubscribe!(full, this.onMessage, true) : this.subscriber.subscribe(full, this.onMessage, true);
-    // While disconnected node-redis keeps the subscription and sends it on reconnect.
-    done.catch((error: Error) => this.report(error));
+    this.leaving.delete(channel);
+    this.send(true, channel);
   }
 
   unsubscribe(channel: string): void {
     if (!this.channels.delete(channel) || this.closed) return;
+    this.send(false, channel);
+  }
+
+  /**
+   * SUBSCRIBE or UNSUBSCRIBE one channel. node-redis keeps a subscription (and re-sends it on
+   * reconnect) only once Redis confirmed it; one that fails while Redis is down is sent again
+   * from {@link resync} when the subscriber is ready.
+   */
+  private send(join: boolean, channel: string): void {
     const full = this.prefix + channel;
-    const done = this.sharded ? this.subscriber.sUnsubscribe!(full, this.onMessage, true) : this.subscriber.unsubscribe(full, this.onMessage, true);
-    done.catch((error: Error) => this.report(error));
+    const s = this.subscriber;
+    const done = join
+      ? this.sharded
+        ? s.sSubscribe!(full, this.onMessage, true)
+        : s.subscribe(full, this.onMessage, true)
+      : this.sharded
+        ? s.sUnsubscribe!(full, this.onMessage, true)
+        : s.unsubscribe(full, this.onMessage, true);
+    done.then(
+      () => {
+        if (!join) this.leaving.delete(channel);
+      },
+      (error: Error) => {
+        if (!join && !this.channels.has(channel)) this.leaving.add(channel);
+        this.report(error);
+      },
+    );
+  }
+
+  /** The subscriber is (again) ready: make Redis's subscriptions match {@link channels}. */
+  private resync(): void {
+    if (this.closed) return;
+    // Idempotent for channels node-redis re-subscribed by itself.
+    for (const channel of this.channels) this.send(true, channel);
+    for (const channel of this.leaving) this.send(false, channel);
   }
 
   publish(channel: string, envelope: Uint8Array): boolean {
@@ -156,6 +197,7 @@ class RedisBackplane implements Backplane {
       client.off('end', this.onChange);
       client.off('reconnecting', this.onChange);
     }
+    this.subscriber.off('ready', this.onSubscriberReady);
     if (this.owned) {
       await Promise.all([this.publisher, this.subscriber].map((client) => endClient(client)));
     } else if (this.subscriber.isReady) {

@@ -252,31 +252,65 @@ describe('slow subscribers', () => {
     const { wss, port, accepted } = await server({ publishBackpressureLimit: 64 * 1024, closeOnBackpressureLimit: true, closeTimeout: 200 });
     const slow = await stalledSubscriber(port, accepted);
     slow.server.subscribe('firehose');
+    const closeCodes: (number | undefined)[] = [];
+    const original = Protocol.prototype.sendClose;
+    Protocol.prototype.sendClose = function (code, reason) {
+      closeCodes.push(code);
+      return original.call(this, code, reason);
+    };
+    cleanups.push(() => (Protocol.prototype.sendClose = original));
     const closed = once(slow.server, 'close');
     for (let i = 0; i < 200 && slow.server.readyState === 1; i++) {
       wss.publish('firehose', 'z'.repeat(64 * 1024));
       await new Promise((r) => setImmediate(r));
     }
     expect(slow.server.readyState).not.toBe(1);
+    expect(closeCodes).toEqual([1013]);
     await closed;
     expect(wss.stats().closes).toMatchObject({ 1006: 1 });
     expect(wss.subscriberCount('firehose')).toBe(0);
   });
 
-  it("drops a published message while the connection's own fragmented message is half sent", async () => {
-    const { wss, url, accepted } = await server();
-    const [c] = await clients(url, 1, accepted);
+  it.each([
+    ['without compression', {}],
+    ['with permessage-deflate and context takeover', { perMessageDeflate: { threshold: 0 } }],
+  ])("drops a published message while the connection's own fragmented message is half sent (%s)", async (_name, options) => {
+    // Before, with context takeover, the published message became the fragmented message's last part.
+    const { wss, url, accepted } = await server(options);
+    const [c] = await clients(url, 1, accepted, options);
     const s = accepted[0]!;
     s.subscribe('t');
     const drops: unknown[] = [];
     s.on('dropped', (info) => drops.push(info));
     const got = inbox(c!);
     s.send('part one, ', { fin: false });
-    expect(wss.publish('t', 'published')).toBe(1);
+    expect(wss.publish('t', 'published')).toBe(0);
     s.send('part two', { fin: true });
     await until(() => got.length === 1);
     expect(got).toEqual(['part one, part two']);
     expect(drops).toEqual([{ topic: 't', user: undefined, reason: 'fragmented-send', bytes: 9 }]);
+  });
+});
+
+describe('listeners that throw', () => {
+  it("a throwing 'dropped' listener does not stop delivery to the other subscribers nor to the other processes", async () => {
+    const hub = new InProcessHub();
+    const one = await server({ backplane: hub.backplane(), publishBackpressureLimit: 0 });
+    const two = await server({ backplane: hub.backplane() });
+    const [mine] = await clients(one.url, 1, one.accepted);
+    const [theirs] = await clients(two.url, 1, two.accepted);
+    one.accepted[0]!.subscribe('t');
+    two.accepted[0]!.subscribe('t');
+    // Over a zero limit as soon as anything waits: the first publish goes out, the second is dropped.
+    one.accepted[0]!.on('dropped', () => {
+      throw new Error('listener bug');
+    });
+    const got = inbox(theirs!);
+    void mine;
+    expect(one.wss.publish('t', 'first')).toBe(1);
+    expect(() => one.wss.publish('t', 'second')).toThrow('listener bug');
+    await until(() => got.length === 2);
+    expect(got).toEqual(['first', 'second']);
   });
 });
 

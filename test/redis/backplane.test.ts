@@ -176,10 +176,16 @@ describe.skipIf(skipRedis)('Redis backplane (real redis-server)', () => {
       await new Promise((r) => setTimeout(r, 100));
       await a!.command({ cmd: 'publish', topic: 'room', count: 100, name: 'before' });
       await until(() => onB.inboxes.every((box) => box.length === 100));
+      // A client that leaves during the outage, and one that joins a new (non-ASCII) topic then.
+      const leaver = await clientsOf(b!.port, 1, 'topic=gone');
+      await new Promise((r) => setTimeout(r, 100));
       await redis.stopProcess();
       // Published while Redis is down: delivered locally only (at-most-once across processes).
       await new Promise((r) => setTimeout(r, 300));
       await a!.command({ cmd: 'publish', topic: 'room', count: 50, name: 'during' });
+      leaver.sockets[0]!.close();
+      const joiner = await clientsOf(b!.port, 1, `topic=${encodeURIComponent('café ☕')}`);
+      await new Promise((r) => setTimeout(r, 100));
       await redis.startProcess();
       // Both processes come back up by themselves and re-subscribe.
       const deadline = Date.now() + 10_000;
@@ -207,6 +213,16 @@ describe.skipIf(skipRedis)('Redis backplane (real redis-server)', () => {
       // The receiver counted the 50 messages that never crossed.
       const final = await b!.command({ cmd: 'stats' });
       expect((final.stats as { gaps: number }).gaps).toBe(50);
+      // The topic joined during the outage was subscribed when Redis came back, the one left was not.
+      await a!.command({ cmd: 'publish', topic: 'café ☕', count: 3, name: 'joined' });
+      await until(() => joiner.inboxes[0]!.length === 3);
+      expect(joiner.inboxes[0]).toEqual(sequence('joined', 3));
+      const inspector = createClient({ url: redis.url });
+      await inspector.connect();
+      const numsub = (await inspector.sendCommand(['PUBSUB', 'NUMSUB', 'rfc6455:topic:gone', 'rfc6455:topic:café ☕'])) as unknown[];
+      await inspector.close();
+      expect(numsub.map(String)).toEqual(['rfc6455:topic:gone', '0', 'rfc6455:topic:café ☕', '1']);
+      joiner.sockets[0]!.terminate();
       for (const ws of onB.sockets) ws.terminate();
     } finally {
       await Promise.all([a, b].map((p) => p!.stop()));

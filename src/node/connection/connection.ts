@@ -323,6 +323,14 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     return this.transform?.sharedCompressionKey ?? null;
   }
 
+  /**
+   * Whether the application is in the middle of a fragmented message on this connection (sent,
+   * or waiting in the send pipeline): a whole published message cannot go out until it ends.
+   */
+  get sendingFragment(): boolean {
+    return this.outgoing?.lastUnfinished ?? this.protocol.sendingFragment;
+  }
+
   /** Whether a published message of `length` bytes that may be compressed is compressed for this connection. */
   compressesPublished(length: number): boolean {
     return this.transform !== null && this.transform.canCompress && length >= this.outgoing!.threshold;

@@ -24,7 +24,7 @@ import {
   SequenceCounter,
   TopicRegistry,
 } from '../../pubsub/index.js';
-import type { Connection, TopicHub } from '../connection/connection.js';
+import type { Connection, DropReason, TopicHub } from '../connection/connection.js';
 import type { ResolvedDeflateConfig } from '../connection/deflate-options.js';
 import { SharedDeflate } from '../connection/shared-deflate.js';
 
@@ -37,9 +37,11 @@ export interface PublisherSettings {
   readonly deflate: ResolvedDeflateConfig | null;
 }
 
-/** What the server is told about the backplane. */
+/** What the server is told about the backplane, and about listener errors it cannot throw. */
 export interface PublisherEvents {
   backplaneStatus(up: boolean, cause: Error | undefined): void;
+  /** A listener threw while a message from the backplane was delivered. */
+  listenerError(error: Error): void;
 }
 
 /** Counters of the topics and the backplane (part of `wss.stats()`). */
@@ -66,8 +68,8 @@ const OPEN = 1;
 
 /** Topics, publishing and the backplane of one server. */
 export class Publisher implements BackplaneSink, TopicHub {
-  /** This process's id in envelopes. */
-  readonly origin = randomBytes(8).toString('hex');
+  /** This process's id; envelopes carry it with a generation (see {@link SequenceCounter}). */
+  readonly originId = randomBytes(8).toString('hex');
   private readonly registry = new TopicRegistry<Connection>();
   private readonly sequences = new SequenceCounter();
   private readonly seen = new GapDetector();
@@ -154,15 +156,16 @@ export class Publisher implements BackplaneSink, TopicHub {
    */
   publish(key: string, bytes: Uint8Array, binary: boolean, compress: boolean, skip: Connection | null): number {
     this.published++;
-    const written = this.deliver(key, bytes, binary, compress, skip);
     const backplane = this.backplane;
+    // The other processes first: a listener that throws during local delivery cannot stop it.
     if (backplane !== null) {
       const channel = channelOf('', key);
       // The sequence number is taken even when the bus is down, so receivers count the loss.
-      const envelope = encodeEnvelope(this.origin, this.sequences.take(channel), binary, compress, bytes);
+      const sequence = this.sequences.take(channel);
+      const envelope = encodeEnvelope(`${this.originId}.${this.sequences.generation}`, sequence, binary, compress, bytes);
       if (!backplane.up || !backplane.publish(channel, envelope)) this.notForwarded++;
     }
-    return written;
+    return this.deliver(key, bytes, binary, compress, skip);
   }
 
   /** @internal BackplaneSink: an envelope from the bus. */
@@ -173,11 +176,18 @@ export class Publisher implements BackplaneSink, TopicHub {
       this.malformed++;
       return;
     }
-    // Our own envelope: delivered locally when it was published.
-    if (envelope.origin === this.origin) return;
+    // Our own envelope (any generation of our origin): delivered locally when it was published.
+    if (envelope.origin.startsWith(this.originId)) return;
+    // A topic left meanwhile: nothing to deliver, nothing to track.
+    if (this.registry.count(key) === 0) return;
     if (!this.seen.observe(channel, envelope.origin, envelope.sequence)) return;
     this.received++;
-    this.deliver(key, envelope.payload, envelope.binary, envelope.compress, null);
+    try {
+      this.deliver(key, envelope.payload, envelope.binary, envelope.compress, null);
+    } catch (error) {
+      // A throwing 'dropped' listener must not unwind into the bus client's parser.
+      this.events.listenerError(error as Error);
+    }
   }
 
   /** @internal BackplaneSink */
@@ -204,7 +214,11 @@ export class Publisher implements BackplaneSink, TopicHub {
     return this.backplane?.close() ?? Promise.resolve();
   }
 
-  /** Write one message to the local subscribers of `key`. */
+  /**
+   * Write one message to the local subscribers of `key`. A 'dropped' listener that throws does
+   * not stop delivery to the others: the first such error is thrown once every subscriber had
+   * its turn.
+   */
   private deliver(key: string, bytes: Uint8Array, binary: boolean, compress: boolean, skip: Connection | null): number {
     const subscribers = this.registry.subscribers(key);
     if (subscribers === undefined) return 0;
@@ -212,13 +226,27 @@ export class Publisher implements BackplaneSink, TopicHub {
     let plain: PreparedFrame | null = null;
     let shared: Map<number, SharedDeflate> | null = null;
     let written = 0;
+    let failure: unknown = null;
     // A connection closed here (backpressure) leaves the set while it is iterated: take a copy only then.
     let closing: Connection[] | null = null;
+    const drop = (connection: Connection, reason: DropReason) => {
+      try {
+        connection.dropPublished(key, reason, bytes.length);
+      } catch (error) {
+        failure ??= error;
+      }
+    };
     for (const connection of subscribers) {
       if (connection === skip || connection.readyState !== OPEN) continue;
       if (connection.bufferedAmount > limit) {
         if (closeOnBackpressureLimit) (closing ??= []).push(connection);
-        else connection.dropPublished(key, 'backpressure', bytes.length);
+        else drop(connection, 'backpressure');
+        continue;
+      }
+      // Frames of two messages cannot interleave (RFC 6455 §5.4): not while the application's own
+      // fragmented message is half sent.
+      if (connection.sendingFragment) {
+        drop(connection, 'fragmented-send');
         continue;
       }
       written++;
@@ -241,10 +269,11 @@ export class Publisher implements BackplaneSink, TopicHub {
     }
     if (closing !== null) {
       for (const connection of closing) {
-        connection.dropPublished(key, 'backpressure', bytes.length);
+        drop(connection, 'backpressure');
         connection.close(CloseCode.TryAgainLater, 'publish backpressure limit');
       }
     }
+    if (failure !== null) throw failure;
     return written;
   }
 

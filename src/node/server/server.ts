@@ -238,7 +238,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
         deflate,
       },
       backplane ?? null,
-      { backplaneStatus: (up, cause) => (up ? this.emit('backplane-up') : this.emit('backplane-down', cause)) },
+      {
+        backplaneStatus: (up, cause) => (up ? this.emit('backplane-up') : this.emit('backplane-down', cause)),
+        listenerError: (error) => this.reportError(error),
+      },
     );
     this.secure = options.tls !== undefined;
 
