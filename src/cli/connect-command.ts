@@ -134,12 +134,22 @@ async function filter(ws: WebSocket, io: CommandIo): Promise<ExitStatus> {
   // Errors after the handshake end the connection too; the close code reports them.
   ws.on('error', () => undefined);
   if (!(await opened(ws, io))) return ExitStatus.Failed;
+  // Backpressure both ways: a stdout that does not keep up pauses reading from the server, and a
+  // server that does not keep up pauses reading stdin, so neither side grows memory.
   ws.on('message', (data, isBinary) => {
-    io.stdout.write(isBinary ? Buffer.concat([data as Buffer, NEWLINE]) : `${String(data)}\n`);
+    const written = io.stdout.write(isBinary ? Buffer.concat([data as Buffer, NEWLINE]) : `${String(data)}\n`);
+    if (!written && !ws.isPaused) {
+      ws.pause();
+      io.stdout.once('drain', () => ws.resume());
+    }
   });
   const lines = createInterface({ input: io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   lines.on('line', (line) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(line);
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (!ws.send(line)) {
+      lines.pause();
+      ws.once('drain', () => lines.resume());
+    }
   });
   // End of input: close after everything sent so far (close() sends accepted messages first).
   lines.on('close', () => {

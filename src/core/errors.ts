@@ -44,6 +44,7 @@ export const ErrorCode = {
   HandshakeRejected: 'WS_ERR_HANDSHAKE_REJECTED',
   HandshakeTimeout: 'WS_ERR_HANDSHAKE_TIMEOUT',
   ConnectionFailed: 'WS_ERR_CONNECTION_FAILED',
+  CertificateRejected: 'WS_ERR_CERTIFICATE_REJECTED',
   BufferLimit: 'WS_ERR_BUFFER_LIMIT',
   // HTTP proxy (CONNECT tunnel) failures, before the WebSocket handshake
   ProxyAuthRequired: 'WS_ERR_PROXY_AUTH_REQUIRED',
@@ -88,6 +89,7 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, number | undefined>> = {
   WS_ERR_HANDSHAKE_REJECTED: undefined,
   WS_ERR_HANDSHAKE_TIMEOUT: undefined,
   WS_ERR_CONNECTION_FAILED: undefined,
+  WS_ERR_CERTIFICATE_REJECTED: undefined,
   WS_ERR_BUFFER_LIMIT: undefined,
   WS_ERR_PROXY_AUTH_REQUIRED: undefined,
   WS_ERR_PROXY_FORBIDDEN: undefined,

@@ -158,7 +158,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
       if (outcome.ok) {
         this.adopt(outcome.result, resolved.connection, false, resolved.deflate);
         this.emit('open');
-        this.connection!.start();
+        // Delivery starts on the next turn (as in browsers): code that awaits 'open' and only
+        // then attaches its 'message' listener still gets the frames right behind the 101.
+        this.connection!.start(true);
         return;
       }
       if (outcome.response !== undefined) this.emit('unexpected-response', outcome.response.status, outcome.response.headers);

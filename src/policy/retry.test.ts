@@ -24,7 +24,7 @@ describe('the retry table', () => {
     for (const code of [ErrorCode.ConnectionFailed, ErrorCode.HandshakeTimeout, ErrorCode.ProxyTimeout, ErrorCode.ProxyConnectionFailed, ErrorCode.ProxyBadGateway]) {
       expect(isRetryable(failed(code)), code).toBe(true);
     }
-    for (const code of [ErrorCode.ProxyAuthRequired, ErrorCode.ProxyForbidden, ErrorCode.InvalidHandshake, ErrorCode.InvalidExtension, ErrorCode.InvalidArgument]) {
+    for (const code of [ErrorCode.ProxyAuthRequired, ErrorCode.ProxyForbidden, ErrorCode.InvalidHandshake, ErrorCode.InvalidExtension, ErrorCode.InvalidArgument, ErrorCode.CertificateRejected]) {
       expect(isRetryable(failed(code)), code).toBe(false);
     }
     expect(isRetryable(failed(ErrorCode.ProxyRejected, 503))).toBe(true);

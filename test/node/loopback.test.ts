@@ -319,3 +319,50 @@ describe('failures and limits', () => {
     expect(() => new WebSocket('ws://x/', { nope: 1 } as never)).toThrow(/unknown option "nope"/);
   });
 });
+
+describe('client handover', () => {
+  it("code that awaits 'open' before attaching 'message' still gets the frames sent right behind the 101", async () => {
+    // Before, the frames behind the handshake were delivered synchronously after 'open', before
+    // an awaiting caller resumed: one run in five lost the server's first message.
+    const { wss, url } = await startServer();
+    wss.on('connection', (ws) => {
+      ws.send('welcome');
+      ws.send('second');
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const ws = new WebSocket(url);
+        await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+        const got: string[] = [];
+        ws.on('message', (data) => got.push(String(data)));
+        const deadline = Date.now() + 2000;
+        while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+        expect(got).toEqual(['welcome', 'second']);
+        ws.terminate();
+      }
+    } finally {
+      await wss.close();
+    }
+  });
+  it("a pause() made in the first turn after 'open' holds", async () => {
+    const { wss, url } = await startServer();
+    wss.on('connection', (ws) => ws.send('held'));
+    try {
+      const ws = new WebSocket(url);
+      await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+      ws.pause();
+      const got: string[] = [];
+      ws.on('message', (data) => got.push(String(data)));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got).toEqual([]);
+      expect(ws.isPaused).toBe(true);
+      ws.resume();
+      const deadline = Date.now() + 2000;
+      while (got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      expect(got).toEqual(['held']);
+      ws.terminate();
+    } finally {
+      await wss.close();
+    }
+  });
+});

@@ -89,12 +89,12 @@ describe.skipIf(tinyproxyBinary === null)('through tinyproxy', () => {
     expect(sni).toContain('localhost');
     // Without the server's CA the server's certificate is refused (the proxy has none to offer).
     const untrusted = await attempt(target, { proxy: proxy.url });
-    expect(untrusted).toMatchObject({ code: ErrorCode.ConnectionFailed, message: expect.stringMatching(/self[- ]signed|certificate/i) });
+    expect(untrusted).toMatchObject({ code: ErrorCode.CertificateRejected, message: expect.stringMatching(/self[- ]signed|certificate/i) });
     // A name the server's certificate does not carry (127.0.0.2) fails the identity check.
     const other = await startServer({ host: '127.0.0.2', tls: { key, cert } });
     try {
       const mismatch = await attempt(`wss://127.0.0.2:${other.port}`, { proxy: proxy.url, ca: cert });
-      expect(mismatch).toMatchObject({ code: ErrorCode.ConnectionFailed, message: expect.stringMatching(/altnames|does not match/i) });
+      expect(mismatch).toMatchObject({ code: ErrorCode.CertificateRejected, message: expect.stringMatching(/altnames|does not match/i) });
     } finally {
       await other.wss.close();
     }

@@ -268,7 +268,9 @@ export function openClientHandshake(
     fail(
       throughProxy
         ? new WebSocketError(ErrorCode.ProxyConnectionFailed, `connection to proxy ${proxy!.display} failed: ${error.message}`)
-        : new WebSocketError(ErrorCode.ConnectionFailed, `connection failed: ${error.message}`),
+        : isCertificateError(error)
+          ? new WebSocketError(ErrorCode.CertificateRejected, `the server's certificate was rejected: ${error.message}`)
+          : new WebSocketError(ErrorCode.ConnectionFailed, `connection failed: ${error.message}`),
     );
   const onClose = () =>
     fail(
@@ -323,3 +325,25 @@ export function openClientHandshake(
 }
 
 function ignoreError(): void {}
+
+/** OpenSSL and Node.js codes of a certificate that failed verification (a retry would fail the same way). */
+const CERTIFICATE_ERRORS: ReadonlySet<string> = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'HOSTNAME_MISMATCH',
+]);
+
+function isCertificateError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && CERTIFICATE_ERRORS.has(code);
+}

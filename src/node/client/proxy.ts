@@ -47,7 +47,12 @@ export function parseProxyUrl(value: string | URL): ProxyEndpoint {
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   let authorization: string | null = null;
   if (url.username !== '' || url.password !== '') {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    let credentials: string;
+    try {
+      credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    } catch {
+      throw new WebSocketError(ErrorCode.InvalidArgument, 'proxy URL credentials hold an invalid percent-escape');
+    }
     authorization = `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
   }
   return { secure, hostname, port, authorization, display: `${url.protocol}//${url.host}` };

@@ -49,11 +49,9 @@ export async function* reconnect(address: string | URL, options: ReconnectLoopOp
       });
       const ending = new Promise<Ending>((resolve) => {
         watchAttempt(ws, {
-          opened: () => {
-            // Held until the loop body had its turn to attach listeners or start iterating.
-            ws.pause();
-            resolveOpened(true);
-          },
+          // A client delivers nothing before the next turn of the event loop, so the loop body
+          // attaches its listeners (or starts iterating) before the first message.
+          opened: () => resolveOpened(true),
           ended: (_ws, cause, wasOpen) => {
             resolveOpened(false);
             resolve({ cause, wasOpen });
@@ -62,7 +60,6 @@ export async function* reconnect(address: string | URL, options: ReconnectLoopOp
       });
       if (await opened) {
         settings.backoff.opened(monotonicNow());
-        setImmediate(resumeReading, ws);
         yield ws;
       }
       const { cause, wasOpen } = await ending;
@@ -87,6 +84,3 @@ export async function* reconnect(address: string | URL, options: ReconnectLoopOp
   }
 }
 
-function resumeReading(ws: WebSocket): void {
-  ws.resume();
-}

@@ -58,6 +58,8 @@ export interface ReconnectingWebSocketEvents {
   drop: [data: string | Buffer, error: WebSocketError];
   /** The client is finished (after `close()`, or after giving up); emitted once. */
   close: [code: number, reason: Buffer];
+  /** The current connection's output fell below the high-water mark after `send` returned false. */
+  drain: [];
 }
 
 type Callback = (error?: Error | null) => void;
@@ -370,6 +372,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     ws.on('message', (data, isBinary) => this.emit('message', data, isBinary));
     ws.on('ping', (data) => this.emit('ping', data));
     ws.on('pong', (data) => this.emit('pong', data));
+    ws.on('drain', () => this.emit('drain'));
     ws.on('error', (error) => {
       if (this.listenerCount('error') !== 0) this.emit('error', error);
     });
@@ -411,8 +414,12 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
     for (const message of this.queue.drain()) this.drop(message, 'the client gave up reconnecting');
     this.phase = Phase.Closed;
     this.currentSocket = null;
-    this.emit('give-up', { attempts, cause, error });
-    this.finish({ code, reason, wasClean: cause.kind === 'closed' && code !== CloseCode.AbnormalClosure });
+    // 'close' and `closed` follow even when a 'give-up' listener throws.
+    try {
+      this.emit('give-up', { attempts, cause, error });
+    } finally {
+      this.finish({ code, reason, wasClean: cause.kind === 'closed' && code !== CloseCode.AbnormalClosure });
+    }
   }
 }
 

@@ -200,11 +200,18 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
 
   /**
    * Begin reading, once the application's 'connection' / 'open' listeners are attached: the
-   * bytes read past the handshake are processed first, then the transport is read.
+   * bytes read past the handshake are processed first, then the transport is read. With
+   * `holdFirstTurn` (clients) delivery waits for the next turn of the event loop.
    */
-  start(): void {
+  start(holdFirstTurn = false): void {
     const transport = this.transport as OwnedTransport & SocketLike;
     if ((this.pauseReasons & PauseReason.NotStarted) === 0) return;
+    if (holdFirstTurn) {
+      // Nothing is delivered before the next turn of the event loop (as in browsers), so code
+      // that awaited 'open' and only then attaches 'message' still gets the first frames.
+      this.pauseReasons |= PauseReason.Handover;
+      setImmediate(endHandover, this);
+    }
     transport[CONNECTION] = this;
     transport.on('data', transportOnData);
     transport.on('end', transportOnEnd);
@@ -832,6 +839,10 @@ function heartbeatTick(connection: Connection): void {
 function evictTick(connection: Connection): void {
   connection.onEvict();
 }
+function endHandover(connection: Connection): void {
+  connection.resumeFor(PauseReason.Handover);
+}
+
 function stallTick(connection: Connection): void {
   connection.onStallCheck();
 }

@@ -16,6 +16,8 @@ export const PauseReason = {
   Inflating: 8,
   /** The connection has not started yet (its 'connection' or 'open' listeners are being attached). */
   NotStarted: 16,
+  /** A client's first turn after 'open': code that awaited 'open' attaches its listeners first. */
+  Handover: 32,
 } as const;
 /** One pause reason. */
 export type PauseReason = (typeof PauseReason)[keyof typeof PauseReason];
