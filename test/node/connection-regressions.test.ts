@@ -373,8 +373,9 @@ describe('11. handleProtocols choosing a subprotocol that was not offered', () =
     const warned = new Promise((resolve) => process.once('warning', resolve));
     const ws = new WebSocket(url, ['chat']);
     ws.on('error', () => undefined);
-    const [status] = await next<[number]>(ws, 'unexpected-response');
-    expect(status).toBe(500);
+    const [, response] = await next<[unknown, { statusCode: number; resume(): void }]>(ws, 'unexpected-response');
+    expect(response.statusCode).toBe(500);
+    response.resume();
     await warned;
     expect(escaped).toEqual([]);
   });

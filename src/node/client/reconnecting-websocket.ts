@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import { CloseCode, encodeClosePayload, ErrorCode, WebSocketError } from '../../core/index.js';
 import type { DisconnectCause } from '../../policy/index.js';
 import type { ClosedInfo } from '../connection/connection.js';
-import { type SendData, type SendOptions, WebSocket } from '../websocket.js';
+import { type BinaryType, type RawData, type SendData, type SendOptions, WebSocket } from '../websocket.js';
 import { gaveUpError, monotonicNow, nextDelay, type ReconnectOptions, resolveReconnect, type ResolvedReconnect, watchAttempt } from './reconnect-options.js';
 import { type QueuedMessage, SendQueue } from './send-queue.js';
 
@@ -45,7 +45,7 @@ export interface GiveUpEvent {
 export interface ReconnectingWebSocketEvents {
   /** A connection opened (every time). */
   open: [];
-  message: [data: Buffer | ArrayBuffer, isBinary: boolean];
+  message: [data: RawData, isBinary: boolean];
   ping: [data: Buffer];
   pong: [data: Buffer];
   /** An error of the current connection or attempt (emitted only when someone listens). */
@@ -116,7 +116,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   private resolveClosed: ((info: ClosedInfo) => void) | null = null;
   private closedPromise: Promise<ClosedInfo> | null = null;
   private connections = 0;
-  private binaryTypeValue: 'nodebuffer' | 'arraybuffer' = 'nodebuffer';
+  private binaryTypeValue: BinaryType = 'nodebuffer';
 
   /**
    * Start connecting to `address` (the first attempt begins at once).
@@ -138,11 +138,12 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   }
 
   /** How binary messages are delivered: `Buffer` (default) or `ArrayBuffer`; applies to the current and every later connection. */
-  get binaryType(): 'nodebuffer' | 'arraybuffer' {
+  get binaryType(): BinaryType {
     return this.binaryTypeValue;
   }
 
-  set binaryType(value: 'nodebuffer' | 'arraybuffer') {
+  set binaryType(value: BinaryType) {
+    if (!['nodebuffer', 'arraybuffer', 'fragments', 'blob'].includes(value)) return;
     this.binaryTypeValue = value;
     if (this.currentSocket !== null) this.currentSocket.binaryType = value;
   }
