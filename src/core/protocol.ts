@@ -494,8 +494,9 @@ export class Protocol {
     if (this.sentClose === null) {
       // "If an endpoint receives a Close frame and did not previously send a Close frame, the
       // endpoint MUST send a Close frame in response. ... the endpoint typically echos the status
-      // code it received." (§5.5.1) Queued by the next dataToSend().
-      this.pendingClose = { failure: false, code: parsed.code, reason: '' };
+      // code it received." (§5.5.1) Queued by the next dataToSend(); the reason goes back too, as
+      // ws and browsers send it.
+      this.pendingClose = { failure: false, code: parsed.code, reason: parsed.reason };
     } else {
       this.closeHandshakeDone();
     }
@@ -546,7 +547,7 @@ export class Protocol {
       return;
     }
     if (this.sentClose === null) {
-      this.queueClose(pending.code === CloseCode.NoStatusReceived ? EMPTY : encodeClosePayload(pending.code));
+      this.queueClose(pending.code === CloseCode.NoStatusReceived ? EMPTY : encodeClosePayload(pending.code, pending.reason));
     }
     this.closeHandshakeDone();
   }

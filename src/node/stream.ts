@@ -13,8 +13,12 @@ function emitClose(stream: Duplex): void {
   stream.emit('close');
 }
 
+/** Both sides are done (whichever ends last): the stream is over. */
 function duplexOnEnd(this: Duplex): void {
   if (!this.destroyed && this.writableFinished) this.destroy();
+}
+function duplexOnFinish(this: Duplex): void {
+  if (!this.destroyed && this.readableEnded) this.destroy();
 }
 
 function duplexOnError(this: Duplex, error: Error): void {
@@ -93,6 +97,7 @@ export function createWebSocketStream(ws: WebSocket, options?: DuplexOptions): D
   };
 
   duplex.on('end', duplexOnEnd);
+  duplex.on('finish', duplexOnFinish);
   duplex.on('error', duplexOnError);
   return duplex;
 }

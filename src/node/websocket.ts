@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex, DuplexOptions } from 'node:stream';
-import { argumentError, CloseCode, encodeClosePayload, ErrorCode, MAX_CONTROL_PAYLOAD, WebSocketError } from '../core/index.js';
+import { argumentError, CloseCode, encodeClosePayload, ErrorCode, isSendableCloseCode, MAX_CONTROL_PAYLOAD, WebSocketError } from '../core/index.js';
 import { checkTopic, isUserKey } from '../pubsub/index.js';
 import { checkProtocols, type ClientOptions, openClientHandshake, parseWebSocketUrl, resolveClientOptions } from './client/connect.js';
 import { type ClosedInfo, Connection, type ConnectionHost, type ConnectionOwner, type DropReason, type HandshakeResult, notOpenError, type TopicHub } from './connection/connection.js';
@@ -447,7 +447,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    * @throws {TypeError} `WS_ERR_INVALID_ARGUMENT` for a code that may not be sent ({RangeError} for a reason over 123 bytes)
    */
   close(code?: number, reason?: string | Buffer): Promise<ClosedInfo> {
-    if (code !== undefined && typeof code !== 'number') throw argumentError('TypeError', 'first argument must be a valid error code number');
+    // "1005 is a reserved value and MUST NOT be set as a status code in a Close control frame by an endpoint" (RFC 6455 §7.4.1).
+    if (code !== undefined && (typeof code !== 'number' || !isSendableCloseCode(code))) throw argumentError('TypeError', 'first argument must be a valid error code number');
     const text = reason ?? '';
     const status = code === undefined && text.length !== 0 ? CloseCode.Normal : code;
     // Every argument is checked here, at the call, whatever the state.

@@ -461,10 +461,14 @@ export function openClientHandshake(
       });
       if (host.unexpected(req, res)) {
         // The listener reads (or discards) the body; the attempt ends when the response does.
-        res.once('close', () => {
+        const ended = () => {
+          if (request !== req) return;
           request = null;
+          req.destroy();
           finish({ ok: false, error, handled: true });
-        });
+        };
+        res.once('end', ended);
+        res.once('close', ended);
         return;
       }
       res.resume();

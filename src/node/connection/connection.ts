@@ -409,7 +409,8 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
   writeClose(code: number | undefined, reason: string | Uint8Array): void {
     const p = this.protocol;
     if (p.state !== State.Open || p.closeSent !== null) return;
-    p.sendClose(code ?? CloseCode.Normal, reason);
+    // No code: a close frame without a status (the peer sees 1005), as ws and browsers send it.
+    p.sendClose(code, reason);
     this.flush();
   }
 
