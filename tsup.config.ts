@@ -19,6 +19,8 @@ const common: Options = {
   // No source maps and minified output: the package stays under twice ws's unpacked size.
   sourcemap: false,
   minify: true,
+  // Class and function names survive minification (stack traces, `constructor.name`, inspection).
+  keepNames: true,
   target: 'node20',
   platform: 'node',
   splitting: false,

@@ -24,10 +24,23 @@ for (const entry of ['index', 'redis', 'whatwg']) {
   writeFileSync(join(dist, `${entry}.d.cts`), `export * from './${entry}.js';\n${'default' in ns ? `export { default } from './${entry}.js';\n` : ''}`);
 }
 // Declarations without comments: the documentation lives in README.md and the sources, and the
-// package stays small (under twice ws's unpacked size).
+// package stays small (under twice ws's unpacked size). `implements` clauses name internal
+// interfaces whose members are stripped (@internal): they are dropped, so the declarations
+// compile without skipLibCheck.
 const printer = ts.createPrinter({ removeComments: true });
+const dropImplements = (context) => (root) => {
+  const visit = (node) => {
+    if (ts.isClassDeclaration(node) && node.heritageClauses?.some((c) => c.token === ts.SyntaxKind.ImplementsKeyword)) {
+      const clauses = node.heritageClauses.filter((c) => c.token !== ts.SyntaxKind.ImplementsKeyword);
+      return ts.factory.updateClassDeclaration(node, node.modifiers, node.name, node.typeParameters, clauses.length === 0 ? undefined : clauses, node.members);
+    }
+    return ts.visitEachChild(node, visit, context);
+  };
+  return ts.visitNode(root, visit);
+};
 for (const name of readdirSync(dist).filter((file) => file.endsWith('.d.ts'))) {
   const path = join(dist, name);
   const source = ts.createSourceFile(name, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
-  writeFileSync(path, printer.printFile(source));
+  const [result] = ts.transform(source, [dropImplements]).transformed;
+  writeFileSync(path, printer.printFile(result));
 }

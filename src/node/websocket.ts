@@ -649,23 +649,31 @@ WebSocket.prototype.removeEventListener = function (this: WebSocket, type: strin
   removeEventListener(this, type, listener);
 };
 
+/** Names the namespace below points at (its own members would shadow the originals). */
+type WsDataAlias = Data;
+type WsRawDataAlias = RawData;
+type WsClientOptionsAlias = ClientOptions;
+type WsServerOptionsAlias = ServerOptions;
+type WsServerAlias = WebSocketServer;
+type WsWebSocketAlias = WebSocket;
+
 /** ws's type namespace on the class: `WebSocket.Data`, `WebSocket.RawData`, `WebSocket.ClientOptions`, ... */
 // eslint-disable-next-line @typescript-eslint/no-namespace
 export declare namespace WebSocket {
   /** ws's `WebSocket.Data`. */
-  type Data = import('./websocket.js').Data;
+  type Data = WsDataAlias;
   /** ws's `WebSocket.RawData`. */
-  type RawData = import('./websocket.js').RawData;
+  type RawData = WsRawDataAlias;
   /** ws's `WebSocket.ClientOptions`. */
-  type ClientOptions = import('./client/connect.js').ClientOptions;
+  type ClientOptions = WsClientOptionsAlias;
   /** ws's `WebSocket.ServerOptions`. */
-  type ServerOptions = import('./server/server.js').ServerOptions;
+  type ServerOptions = WsServerOptionsAlias;
   /** ws's `WebSocket.Server` in type positions. */
-  type Server = WebSocketServer;
+  type Server = WsServerAlias;
   /** ws's `WebSocket.WebSocketServer` in type positions. */
-  type WebSocketServer = import('./server/server.js').WebSocketServer;
+  type WebSocketServer = WsServerAlias;
   /** ws's `WebSocket.WebSocket` in type positions. */
-  type WebSocket = import('./websocket.js').WebSocket;
+  type WebSocket = WsWebSocketAlias;
 }
 
 function isBlob(data: unknown): data is Blob {
