@@ -448,7 +448,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    */
   close(code?: number, reason?: string | Buffer): Promise<ClosedInfo> {
     // "1005 is a reserved value and MUST NOT be set as a status code in a Close control frame by an endpoint" (RFC 6455 §7.4.1).
-    if (code !== undefined && (typeof code !== 'number' || !isSendableCloseCode(code))) throw argumentError('TypeError', 'first argument must be a valid error code number');
+    if (code !== undefined && (typeof code !== 'number' || !isSendableCloseCode(code))) throw argumentError('TypeError', `close code ${String(code)} may not be sent`);
     const text = reason ?? '';
     const status = code === undefined && text.length !== 0 ? CloseCode.Normal : code;
     // Every argument is checked here, at the call, whatever the state.

@@ -305,12 +305,14 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   /**
    * Stop reconnecting and close: the current connection with a closing handshake (messages it
    * already accepted go first); queued messages are dropped and reported. Resolves like {@link closed}.
+   * Without a code, 1000 is sent.
    *
    * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for a code that may not be sent or a reason too long
    */
   close(code?: number, reason?: string | Buffer): Promise<ClosedInfo> {
     encodeClosePayload(code ?? CloseCode.Normal, reason ?? '');
-    this.stop((ws) => void ws.close(code, reason));
+    // This client's close() has always meant 1000 when no code is given.
+    this.stop((ws) => void ws.close(code ?? CloseCode.Normal, reason));
     return this.closed;
   }
 
