@@ -450,7 +450,12 @@ export function openClientHandshake(
           auth = undefined;
         }
         url = next;
-        send();
+        try {
+          send();
+        } catch (error) {
+          // Node refused the new request (an option or header it rejects): a failure, never a throw into the event loop.
+          return fail(error instanceof WebSocketError ? error : new WebSocketError(ErrorCode.ConnectionFailed, `redirect failed: ${(error as Error).message}`));
+        }
         if (request !== null && !finished) host.redirect(url.href, request);
         return;
       }
