@@ -256,6 +256,8 @@ describe('binaryType and the WHATWG emulation', () => {
     expect(event.type).toBe('error');
     expect(event.error).toBeInstanceOf(Error);
     expect(event.message).toBe(event.error.message);
+    expect((event.error as WebSocketError).code).toBe(ErrorCode.ConnectionFailed);
+    expect(((event.error as Error & { cause?: { code?: string } }).cause)?.code).toBe('ECONNRESET');
   });
 });
 
@@ -444,6 +446,63 @@ describe('client options and events', () => {
     const [data] = await next<[Buffer]>(ws, 'message');
     expect(data.length).toBe(5000);
     ws.terminate();
+  });
+});
+
+describe('every option ws documents is accepted', () => {
+  it('client: ws 8.23 option names (with values ws accepts) never throw at construction', () => {
+    const options = {
+      allowSynchronousEvents: true,
+      autoPong: true,
+      closeTimeout: 30000,
+      finishRequest: (request: { end(): void }) => request.end(),
+      followRedirects: false,
+      generateMask: () => undefined,
+      handshakeTimeout: 1000,
+      maxBufferedChunks: 262144,
+      maxFragments: 16384,
+      maxPayload: 100 * 1024 * 1024,
+      maxPendingAutoPongs: 60,
+      maxRedirects: 10,
+      origin: 'http://127.0.0.1',
+      perMessageDeflate: { clientMaxWindowBits: true, zlibDeflateOptions: { level: 1 }, zlibInflateOptions: {}, threshold: 0, concurrencyLimit: 10 },
+      protocolVersion: 13 as const,
+      skipUTF8Validation: false,
+      agent: undefined,
+      auth: 'a:b',
+      family: 4,
+      localAddress: '127.0.0.1',
+      headers: { 'X-A': 'b' },
+      timeout: 1000,
+      rejectUnauthorized: true,
+      signal: new AbortController().signal,
+      setHost: true,
+    };
+    const ws = new WebSocket('ws://127.0.0.1:1/', options);
+    ws.on('error', () => undefined);
+    ws.terminate();
+  });
+
+  it('server: ws 8.23 option names never throw at construction', () => {
+    const wss = new WebSocketServer({
+      allowSynchronousEvents: true,
+      autoPong: true,
+      backlog: 511,
+      clientTracking: true,
+      closeTimeout: 30000,
+      handleProtocols: () => false,
+      maxBufferedChunks: 262144,
+      maxFragments: 16384,
+      maxPayload: 100 * 1024 * 1024,
+      maxPendingAutoPongs: 60,
+      noServer: true,
+      path: '/x',
+      perMessageDeflate: { serverMaxWindowBits: 10, clientMaxWindowBits: true, zlibDeflateOptions: { memLevel: 7 }, zlibInflateOptions: { chunkSize: 1024 } },
+      skipUTF8Validation: false,
+      verifyClient: () => true,
+      WebSocket,
+    });
+    expect(wss.options.path).toBe('/x');
   });
 });
 

@@ -424,7 +424,7 @@ export function openClientHandshake(
           ? error
           : typeof code === 'string' && code.startsWith('HPE_')
             ? new WebSocketError(ErrorCode.InvalidHandshake, `invalid handshake response: ${error.message}`)
-            : new WebSocketError(ErrorCode.ConnectionFailed, `connection failed: ${error.message}`),
+            : Object.assign(new WebSocketError(ErrorCode.ConnectionFailed, `connection failed: ${error.message}`), { cause: error }),
       );
     });
     req.on('response', (res: IncomingMessage) => {
