@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import WebSocket, { createWebSocketStream, type ClientOptions, type RawData, type ServerOptions, WebSocketServer } from 'rfc6455';
 
 declare module 'rfc6455' {
@@ -94,6 +95,16 @@ ws.onerror = (event) => console.log(event.message);
 ws.addEventListener('message', (event) => console.log(event.data, event.type));
 ws.close();
 ws.close(1000, 'bye');
+
+const custom = new WebSocket('wss://www.host.com/', {
+  createConnection: tlsConnect,
+  finishRequest: (request, websocket) => {
+    websocket.isAlive = true;
+    request.setHeader('X-Token', 'abc');
+    request.end();
+  },
+});
+void custom;
 
 const duplex: Duplex = createWebSocketStream(ws, { encoding: 'utf8' });
 duplex.pipe(process.stdout);

@@ -24,6 +24,7 @@ import { type PerMessageDeflateConfig, resolveDeflateConfig, type ResolvedDeflat
 import { formatExtensions, generateKey, HeaderMap, HttpHeadParser, isToken, type ResponseHead, validateServerResponse } from '../../handshake/index.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions, type ResolvedConnectionOptions } from '../connection/connection-options.js';
 import { randomFill, sha1 } from '../platform.js';
+import type { WebSocket } from '../websocket.js';
 import { connectRequest, parseProxyUrl, type ProxyEndpoint, proxyFromEnvironment, proxyRefusal } from './proxy.js';
 
 /** TLS settings a client may pass (at the top level, as with ws). */
@@ -101,15 +102,19 @@ export interface ClientOptions extends ConnectionOptions, Pick<TlsConnectionOpti
   /** ws's option: a function filling a frame's 4-byte mask. Accepted; masks always come from a pooled CSPRNG (RFC 6455 §5.3). */
   generateMask?: (mask: Buffer) => void;
   /** ws's option: send the request yourself (`request.end()`), e.g. after adding headers. */
-  finishRequest?: (request: ClientRequest, websocket: unknown) => void;
+  finishRequest?: (request: ClientRequest, websocket: WebSocket) => void;
   /** Node's `http.request` option; as in ws, the handshake deadline is `handshakeTimeout`, so this is accepted and not used. */
   timeout?: number;
   /** An `http.Agent` for the upgrade request (e.g. a proxy agent). */
   agent?: Agent;
   /** `user:password` for `Authorization: Basic` (URL userinfo does the same). */
   auth?: string;
-  /** Makes the socket (Node's `http.request` option), e.g. over a custom transport. */
-  createConnection?: (options: RequestOptions & Record<string, unknown>, callback: (error: Error | null, socket: Duplex) => void) => Duplex | undefined;
+  /**
+   * Makes the socket (Node's `http.request` option, e.g. `tls.connect` or a custom transport):
+   * called with the request options and a callback `(error, socket)`; returns the socket, or
+   * nothing and calls the callback later.
+   */
+  createConnection?: (...args: never[]) => Duplex | null | undefined;
   /** IP family to resolve the host to (4 or 6). */
   family?: number;
   /** Custom DNS lookup. */
@@ -152,7 +157,7 @@ export interface ResolvedClientOptions {
   readonly protocolVersion: 8 | 13;
   readonly followRedirects: boolean;
   readonly maxRedirects: number;
-  readonly finishRequest: ((request: ClientRequest, websocket: unknown) => void) | undefined;
+  readonly finishRequest: ((request: ClientRequest, websocket: WebSocket) => void) | undefined;
   /** TLS and passthrough options, handed to `http(s).request` as they are. */
   readonly request: Readonly<Record<string, unknown>>;
 }
@@ -322,7 +327,7 @@ export interface ClientHandshakeHost {
   /** Whether a 'redirect' listener handles the headers of cross-host redirects itself. */
   handlesRedirects(): boolean;
   /** The WebSocket itself, for `finishRequest`. */
-  readonly websocket: unknown;
+  readonly websocket: WebSocket;
 }
 
 /**
