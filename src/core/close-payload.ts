@@ -5,7 +5,7 @@
  * decides when to close; the protocol does.
  */
 import { CloseCode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from './constants.js';
-import { ErrorCode, WebSocketError } from './errors.js';
+import { argumentError, ErrorCode, WebSocketError } from './errors.js';
 import { isValidUtf8 } from './utf8.js';
 
 /** A parsed close frame: the status code (1005 when the frame had none) and the reason text. */
@@ -65,18 +65,18 @@ export function encodeClosePayload(code?: number, reason: string | Uint8Array = 
   const reasonBytes = typeof reason === 'string' ? utf8Encoder.encode(reason) : reason;
   if (code === undefined || code === CloseCode.NoStatusReceived) {
     if (reasonBytes.length !== 0) {
-      throw new WebSocketError(ErrorCode.InvalidArgument, 'a close reason needs a close code');
+      throw argumentError('TypeError', 'a close reason needs a close code');
     }
     return new Uint8Array(0);
   }
   if (!isSendableCloseCode(code)) {
-    throw new WebSocketError(ErrorCode.InvalidArgument, `close code ${code} may not be sent`);
+    throw argumentError('TypeError', `close code ${String(code)} may not be sent`);
   }
   if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) {
-    throw new WebSocketError(ErrorCode.InvalidArgument, 'close reason longer than 123 bytes');
+    throw argumentError('RangeError', 'close reason longer than 123 bytes');
   }
   if (typeof reason !== 'string' && !isValidUtf8(reasonBytes)) {
-    throw new WebSocketError(ErrorCode.InvalidArgument, 'close reason is not valid UTF-8');
+    throw argumentError('TypeError', 'close reason is not valid UTF-8');
   }
   const payload = new Uint8Array(2 + reasonBytes.length);
   payload[0] = code >>> 8;

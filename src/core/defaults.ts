@@ -4,8 +4,11 @@
  * tables quote them. Data only: no behaviour, no Node.js APIs.
  */
 
-/** Largest incoming message (after reassembly and decompression): 64 MiB. Stops one message from exhausting memory. */
-export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
+/**
+ * Largest incoming message (after reassembly and decompression): 100 MiB, ws's default, so every
+ * message a ws peer accepts is accepted here too. Stops one message from exhausting memory.
+ */
+export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
 /**
  * Most frames in one incoming message, empty ones included: 1,048,576. Memory is bounded by the
  * message's bytes (small fragments are coalesced), so this only bounds the work one message can
@@ -20,7 +23,7 @@ export const DEFAULT_HEARTBEAT_INTERVAL = 0;
 export const DEFAULT_IDLE_TIMEOUT = 0;
 /** `send()` returns false once this many bytes wait to be written: 1 MiB. */
 export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
-/** A connection whose unwritten output passes this is terminated: 64 MiB. Stops a peer that never reads. */
+/** A connection whose earlier output, still unwritten, passes this when more is sent is terminated: 64 MiB. Stops a peer that never reads. */
 export const DEFAULT_MAX_BUFFERED_AMOUNT = 64 * 1024 * 1024;
 /** Messages an async iterator may leave unconsumed before reading pauses: 64. */
 export const DEFAULT_MAX_QUEUED_MESSAGES = 64;

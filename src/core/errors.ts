@@ -3,7 +3,9 @@
  * with a stable machine-readable `code` string and, for protocol failures, the close status
  * code the connection is failed with (RFC 6455 §7.4.1). This module is also the single place
  * that maps an error kind to a close code, so the ladder 1002/1007/1008/1009/1011 lives here
- * and nowhere else. It must not depend on Node.js.
+ * and nowhere else. Argument errors thrown to a caller are the built-in classes a JavaScript user
+ * expects (`TypeError`, `RangeError`, `SyntaxError`, see {@link argumentError}), carrying the same
+ * stable `code`, and `instanceof WebSocketError` holds for them too. It must not depend on Node.js.
  */
 import { CloseCode } from './constants.js';
 
@@ -109,6 +111,15 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, number | undefined>> = {
  * protocol failure; it is `undefined` for API misuse such as sending on a closed connection.
  */
 export class WebSocketError extends Error {
+  /**
+   * True for every error made by rfc6455: a `WebSocketError`, or a built-in `TypeError` /
+   * `RangeError` / `SyntaxError` from {@link argumentError}. On subclasses, the usual prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== WebSocketError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [ERROR_BRAND]?: unknown })[ERROR_BRAND] === true;
+  }
+
   /** Stable machine-readable error code, e.g. `'WS_ERR_INVALID_UTF8'`. */
   readonly code: ErrorCode;
   /** Close status code this error fails the connection with, if it is a protocol failure. */
@@ -124,6 +135,26 @@ export class WebSocketError extends Error {
     this.code = code;
     this.closeCode = CLOSE_CODE_OF[code];
   }
+}
+
+const ERROR_BRAND = Symbol.for('rfc6455.error');
+Object.defineProperty(WebSocketError.prototype, ERROR_BRAND, { value: true });
+
+/** The built-in error class an argument error is thrown as. */
+export type ArgumentErrorKind = 'TypeError' | 'RangeError' | 'SyntaxError';
+
+/**
+ * An argument error as a built-in `TypeError` (wrong type), `RangeError` (out of range) or
+ * `SyntaxError` (an invalid URL or subprotocol), as ws and browsers throw them, with the stable
+ * `code` (default `WS_ERR_INVALID_ARGUMENT`) and `closeCode` of a {@link WebSocketError}, which
+ * it is an `instanceof` too.
+ */
+export function argumentError(kind: ArgumentErrorKind, message: string, code: ErrorCode = ErrorCode.InvalidArgument): WebSocketError {
+  const error = kind === 'TypeError' ? new TypeError(message) : kind === 'RangeError' ? new RangeError(message) : new SyntaxError(message);
+  Object.defineProperty(error, 'code', { value: code, enumerable: true, writable: false, configurable: true });
+  Object.defineProperty(error, 'closeCode', { value: CLOSE_CODE_OF[code], enumerable: true, writable: false, configurable: true });
+  Object.defineProperty(error, ERROR_BRAND, { value: true });
+  return error as unknown as WebSocketError;
 }
 
 /**

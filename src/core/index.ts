@@ -4,7 +4,7 @@
  */
 export { CloseCode, isControlOpcode, isKnownOpcode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, Opcode, Phase, Role, State } from './constants.js';
 export * from './defaults.js';
-export { closeFrameFor, ErrorCode, WebSocketError } from './errors.js';
+export { type ArgumentErrorKind, argumentError, closeFrameFor, ErrorCode, WebSocketError } from './errors.js';
 export { applyMask, MaskKeyPool, type RandomFill, webCryptoRandomFill } from './mask.js';
 export { isValidUtf8, Utf8Validator } from './utf8.js';
 export { FrameDecoder, type FrameDecoderOptions, type FrameSink } from './frame-decoder.js';

@@ -37,6 +37,8 @@ export interface MessageAssemblerOptions {
   readonly isUtf8?: (bytes: Uint8Array) => boolean;
   /** RSV bit (0x40) that marks a message as transformed by a negotiated extension, or 0. */
   readonly messageRsv?: number;
+  /** Check that text messages are UTF-8 (RFC 6455 §8.1). Default true; false only for peers known to send valid text. */
+  readonly validateUtf8?: boolean;
 }
 
 /** Pieces shorter than this are copied into a shared coalescing buffer instead of being kept alone. */
@@ -49,6 +51,7 @@ export class MessageAssembler {
   private readonly allocate: Allocate;
   private readonly isUtf8: ((bytes: Uint8Array) => boolean) | null;
   private readonly messageRsv: number;
+  private readonly checkUtf8: boolean;
   private readonly utf8 = new Utf8Validator();
 
   /** Opcode of the message in progress (Text or Binary), or -1 between messages. */
@@ -74,6 +77,7 @@ export class MessageAssembler {
     this.allocate = options.allocate ?? allocateZeroed;
     this.isUtf8 = options.isUtf8 ?? null;
     this.messageRsv = options.messageRsv ?? 0;
+    this.checkUtf8 = options.validateUtf8 ?? true;
   }
 
   /** True while a fragmented message has started and not finished. */
@@ -103,7 +107,7 @@ export class MessageAssembler {
       }
       this.messageOpcode = opcode;
       this.compressed = this.messageRsv !== 0 && (rsv & this.messageRsv) !== 0;
-      this.validateText = opcode === Opcode.Text && !this.compressed;
+      this.validateText = opcode === Opcode.Text && !this.compressed && this.checkUtf8;
       this.fragments = 0;
       this.size = 0;
     }

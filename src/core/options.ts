@@ -4,17 +4,17 @@
  * once, up front. Lookups use own properties only, so `__proto__` or `constructor` keys in user
  * input cannot reach the prototype chain. This module validates; it does not hold defaults.
  */
-import { ErrorCode, WebSocketError } from './errors.js';
+import { argumentError } from './errors.js';
 
 /**
  * Throw unless every own key of `options` is in `allowed`.
  *
- * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` naming the first unknown key
+ * @throws {TypeError} `WS_ERR_INVALID_ARGUMENT` naming the first unknown key
  */
 export function rejectUnknownKeys(options: object, allowed: ReadonlySet<string>, owner: string): void {
   for (const key of Object.keys(options)) {
     if (!allowed.has(key)) {
-      throw new WebSocketError(ErrorCode.InvalidArgument, `unknown option "${key}" for ${owner}`);
+      throw argumentError('TypeError', `unknown option "${key}" for ${owner}`);
     }
   }
 }
@@ -22,7 +22,7 @@ export function rejectUnknownKeys(options: object, allowed: ReadonlySet<string>,
 /**
  * The value of an integer option: `fallback` when absent, otherwise an integer in `[min, max]`.
  *
- * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` when the value is not such an integer
+ * @throws {RangeError} `WS_ERR_INVALID_ARGUMENT` for a number out of range or not an integer ({TypeError} for another type)
  */
 export function integerOption(
   value: unknown,
@@ -33,8 +33,8 @@ export function integerOption(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new WebSocketError(
-      ErrorCode.InvalidArgument,
+    throw argumentError(
+      typeof value === 'number' ? 'RangeError' : 'TypeError',
       `option "${name}" must be an integer from ${min} to ${max}, got ${String(value)}`,
     );
   }
@@ -44,12 +44,12 @@ export function integerOption(
 /**
  * The value of a boolean option: `fallback` when absent.
  *
- * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` when the value is not a boolean
+ * @throws {TypeError} `WS_ERR_INVALID_ARGUMENT` when the value is not a boolean
  */
 export function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') {
-    throw new WebSocketError(ErrorCode.InvalidArgument, `option "${name}" must be a boolean`);
+    throw argumentError('TypeError', `option "${name}" must be a boolean`);
   }
   return value;
 }

@@ -65,7 +65,7 @@ export type ProtocolEvent = Message | PingEvent | PongEvent | CloseFrameEvent | 
 export interface ProtocolOptions {
   /** `'client'` masks what it sends and rejects masked input; `'server'` the reverse. */
   readonly role: Role;
-  /** Largest message payload accepted, in bytes (after reassembly). Default 64 MiB. */
+  /** Largest message payload accepted, in bytes (after reassembly). Default 100 MiB. */
   readonly maxPayload?: number;
   /** Largest single frame payload accepted, in bytes. Default: `maxPayload`. */
   readonly maxFrameSize?: number;
@@ -85,6 +85,8 @@ export interface ProtocolOptions {
   readonly allocate?: Allocate;
   /** Whole-buffer UTF-8 check for text that arrives in one piece (e.g. `buffer.isUtf8`). Default: the built-in validator. */
   readonly isUtf8?: (bytes: Uint8Array) => boolean;
+  /** Check that incoming text is UTF-8 (RFC 6455 §8.1). Default true (ws's `skipUTF8Validation: true` is false here). */
+  readonly validateUtf8?: boolean;
 }
 
 
@@ -100,6 +102,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'maskKeyPool',
   'allocate',
   'isUtf8',
+  'validateUtf8',
 ]);
 
 const EMPTY = new Uint8Array(0);
@@ -178,6 +181,7 @@ export class Protocol {
       maxFragments,
       allocate,
       ...(options.isUtf8 === undefined ? {} : { isUtf8: options.isUtf8 }),
+      ...(options.validateUtf8 === false ? { validateUtf8: false } : {}),
       messageRsv: this.extensionRsv,
     });
     this.decoder = new FrameDecoder(new DecoderSink(this), {
@@ -490,8 +494,9 @@ export class Protocol {
     if (this.sentClose === null) {
       // "If an endpoint receives a Close frame and did not previously send a Close frame, the
       // endpoint MUST send a Close frame in response. ... the endpoint typically echos the status
-      // code it received." (§5.5.1) Queued by the next dataToSend().
-      this.pendingClose = { failure: false, code: parsed.code, reason: '' };
+      // code it received." (§5.5.1) Queued by the next dataToSend(); the reason goes back too, as
+      // ws and browsers send it.
+      this.pendingClose = { failure: false, code: parsed.code, reason: parsed.reason };
     } else {
       this.closeHandshakeDone();
     }
@@ -542,7 +547,7 @@ export class Protocol {
       return;
     }
     if (this.sentClose === null) {
-      this.queueClose(pending.code === CloseCode.NoStatusReceived ? EMPTY : encodeClosePayload(pending.code));
+      this.queueClose(pending.code === CloseCode.NoStatusReceived ? EMPTY : encodeClosePayload(pending.code, pending.reason));
     }
     this.closeHandshakeDone();
   }

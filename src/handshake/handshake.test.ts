@@ -74,7 +74,7 @@ describe('§4.2.1 server validation', () => {
     ['no key', without('sec-websocket-key'), undefined, 400],
     ['short key', [...without('sec-websocket-key'), 'Sec-WebSocket-Key: AAAA'], undefined, 400],
     ['two keys', [...good, 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='], undefined, 400],
-    ['version 8', [...without('sec-websocket-version'), 'Sec-WebSocket-Version: 8'], undefined, 426],
+    ['version 7', [...without('sec-websocket-version'), 'Sec-WebSocket-Version: 7'], undefined, 426],
     ['no version', without('sec-websocket-version'), undefined, 426],
     ['bad subprotocol', [...good, 'Sec-WebSocket-Protocol: a b'], undefined, 400],
     ['duplicate subprotocol', [...good, 'Sec-WebSocket-Protocol: a, a'], undefined, 400],
@@ -85,11 +85,16 @@ describe('§4.2.1 server validation', () => {
     expect(v.ok).toBe(false);
     if (!v.ok) expect(v.status).toBe(status);
   });
-  it('answers a wrong version with 426 and the supported version', () => {
-    const v = validateUpgradeRequest(requestHead([...without('sec-websocket-version'), 'Sec-WebSocket-Version: 8']));
+  it('answers a wrong version with 426 and the supported versions', () => {
+    const v = validateUpgradeRequest(requestHead([...without('sec-websocket-version'), 'Sec-WebSocket-Version: 7']));
     if (v.ok) throw new Error('accepted');
-    expect(v.headers).toContainEqual(['Sec-WebSocket-Version', '13']);
-    expect(rejectionResponse(v.status, v.message, v.headers)).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\nConnection: close\r\n[\s\S]*Sec-WebSocket-Version: 13\r\n\r\n/);
+    expect(v.headers).toContainEqual(['Sec-WebSocket-Version', '13, 8']);
+    expect(rejectionResponse(v.status, v.message, v.headers)).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\nConnection: close\r\n[\s\S]*Sec-WebSocket-Version: 13, 8\r\n\r\n/);
+  });
+  it('accepts version 8 (the last draft, as ws does), with its Sec-WebSocket-Origin', () => {
+    const v = validateUpgradeRequest(requestHead([...without('sec-websocket-version'), 'Sec-WebSocket-Version: 8', 'Sec-WebSocket-Origin: http://example.com']));
+    expect(v.ok).toBe(true);
+    if (v.ok) expect(v.origin).toBe('http://example.com');
   });
   it('checks the origin allow-list (403)', () => {
     expect(validateUpgradeRequest(requestHead([...good, 'Origin: https://evil.example']), { origins: ['https://good.example'] })).toMatchObject({ ok: false, status: 403 });

@@ -69,19 +69,21 @@ export function validateUpgradeRequest(head: RequestHead, checks: UpgradeRequest
   if (!listHasToken(h.get('upgrade'), 'websocket')) {
     return reject(h.has('upgrade') ? 400 : 426, 'Upgrade header must include "websocket"', [
       ['Upgrade', 'websocket'],
-      ['Sec-WebSocket-Version', '13'],
+      ['Sec-WebSocket-Version', '13, 8'],
     ]);
   }
   // "A |Connection| header field that includes the token "Upgrade"" (item 4)
   if (!listHasToken(h.get('connection'), 'upgrade')) return reject(400, 'Connection header must include "Upgrade"');
   // "A |Sec-WebSocket-Version| header field, with a value of 13." (item 6) — otherwise 426 with
-  // the versions we support (§4.4).
+  // the versions we support (§4.4: a server "MAY" support several; version 8, the last draft's,
+  // speaks the same protocol, and ws accepts it too).
   const version = h.getSingle('sec-websocket-version');
-  if (version !== '13') return reject(426, 'unsupported WebSocket version', [['Sec-WebSocket-Version', '13']]);
+  if (version !== '13' && version !== '8') return reject(426, 'unsupported WebSocket version', [['Sec-WebSocket-Version', '13, 8']]);
   // "A |Sec-WebSocket-Key| header field with a base64-encoded value that, when decoded, is 16 bytes" (item 5)
   const key = h.getSingle('sec-websocket-key');
   if (typeof key !== 'string' || !isValidKey(key)) return reject(400, 'invalid Sec-WebSocket-Key');
-  const origin = h.getSingle('origin');
+  // Version 8 clients send their origin as Sec-WebSocket-Origin.
+  const origin = version === '8' && !h.has('origin') ? h.getSingle('sec-websocket-origin') : h.getSingle('origin');
   if (origin === null) return reject(400, 'repeated Origin header');
   const origins = checks.origins;
   if (origins === undefined) {

@@ -2,11 +2,23 @@
  * The Node.js layer of rfc6455: the only place with sockets, timers, `node:crypto`, `node:zlib`
  * and events. Re-exports only.
  */
-export { type ClosedInfo, type DroppedInfo, type PublishOptions, type SendData, type SendOptions, WebSocket, type WebSocketEvents } from './websocket.js';
+export {
+  type BinaryType,
+  type ClosedInfo,
+  type Data,
+  type DroppedInfo,
+  type PublishOptions,
+  type RawData,
+  type SendData,
+  type SendOptions,
+  type WebSocketEvents,
+} from './websocket.js';
+export { WsCloseEvent, WsErrorEvent, WsEvent, type WsEventListener, WsMessageEvent } from './ws-events.js';
+export { createWebSocketStream, WebSocket, WebSocketServer } from './ws-root.js';
 export type { DropReason } from './connection/connection.js';
 export type { PubSubStats } from './server/publisher.js';
 export { type ClientOptions, parseWebSocketUrl, type WebSocketUrl } from './client/connect.js';
-export { type ServerOptions, type UpgradeRequest, type VerifyClientInfo, type VerifyResult, WebSocketServer, type WebSocketServerEvents } from './server/server.js';
+export { type ServerOptions, type UpgradeRequest, type VerifyClientInfo, type VerifyResult, type WebSocketServerEvents } from './server/server.js';
 export type { ConnectionOptions } from './connection/connection-options.js';
 export type { PerMessageDeflateConfig } from './connection/deflate-options.js';
 export { setZlibConcurrency } from './connection/zlib-engine.js';

@@ -7,7 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import * as crypto from 'node:crypto';
 import { randomFillSync } from 'node:crypto';
-import { ErrorCode, MaskKeyPool, WebSocketError } from '../core/index.js';
+import { argumentError, MaskKeyPool } from '../core/index.js';
 
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
 
@@ -38,12 +38,12 @@ export function asBuffer(bytes: Uint8Array): Buffer {
  * The bytes of a message to send: a string as UTF-8, a Buffer as it is, an ArrayBuffer or any
  * view without copying.
  *
- * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for anything else
+ * @throws {TypeError} `WS_ERR_INVALID_ARGUMENT` for anything else
  */
 export function toBuffer(data: string | Buffer | ArrayBuffer | ArrayBufferView): Buffer {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new WebSocketError(ErrorCode.InvalidArgument, 'data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
+  throw argumentError('TypeError', 'data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
 }

@@ -5,25 +5,45 @@
  * pipeline from a finished handshake ({@link adoptWebSocket}). It turns arguments into bytes
  * (validating them synchronously, so a bad `close()` reason throws at the call, never later in a
  * callback), delivers messages as ws does (`Buffer` or `ArrayBuffer`, `isBinary`), and offers the
- * async API (`for await`, `sendAsync`, `closed`). Its state is read from the connection, which
- * reads the core's: this class keeps none of its own, and nothing it does or receives can throw
- * into the event loop.
+ * async API (`for await`, `sendAsync`, `closed`), ws's argument forms (`ping(cb)`, numbers, no
+ * data, `Blob`s), ws's client events (`upgrade`, `unexpected-response`, `redirect`) and ws's
+ * WHATWG emulation (`onmessage`, `addEventListener`, see `ws-events.ts`, which costs nothing until
+ * used). Its state is read from the connection, which reads the core's: this class keeps only what
+ * exists before a connection does (the URL, `binaryType`), and nothing it does or receives can
+ * throw into the event loop.
  */
 import { EventEmitter } from 'node:events';
-import { CloseCode, encodeClosePayload, ErrorCode, MAX_CONTROL_PAYLOAD, WebSocketError } from '../core/index.js';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Duplex, DuplexOptions } from 'node:stream';
+import { argumentError, CloseCode, encodeClosePayload, ErrorCode, isSendableCloseCode, MAX_CONTROL_PAYLOAD, WebSocketError } from '../core/index.js';
 import { checkTopic, isUserKey } from '../pubsub/index.js';
-import { type ClientOptions, openClientHandshake, parseWebSocketUrl, resolveClientOptions } from './client/connect.js';
+import { checkProtocols, type ClientOptions, openClientHandshake, parseWebSocketUrl, resolveClientOptions } from './client/connect.js';
 import { type ClosedInfo, Connection, type ConnectionHost, type ConnectionOwner, type DropReason, type HandshakeResult, notOpenError, type TopicHub } from './connection/connection.js';
 import type { ResolvedConnectionOptions } from './connection/connection-options.js';
 import type { ResolvedDeflateConfig } from './connection/deflate-options.js';
 import { type IteratedMessage, MessageQueue, type ReadControl } from './connection/message-queue.js';
 import { PauseReason } from './connection/pause-reasons.js';
 import { asBuffer, toBuffer } from './platform.js';
+import type { ServerOptions, WebSocketServer } from './server/server.js';
+import { addEventListener, defineEventAttributes, removeEventListener, type WsCloseEvent, type WsErrorEvent, type WsEvent, type WsEventListener, type WsMessageEvent } from './ws-events.js';
 
 export type { ClosedInfo } from './connection/connection.js';
 
-/** Data accepted by `send`. */
-export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
+/**
+ * Data accepted by `send`, `ping` and `pong`, as in ws: text, bytes, a `Blob` (sent in order once
+ * read), a number (sent as its decimal text), an array of byte values, or nothing (an empty message).
+ */
+export type SendData = string | number | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | Blob | readonly number[] | readonly Uint8Array[];
+
+/** A received binary message, per `binaryType` (ws's `RawData`; a `Blob` with `binaryType = 'blob'`). */
+export type RawData = Buffer | ArrayBuffer | Buffer[];
+
+/** ws's `Data`: a message as text or bytes. */
+export type Data = string | Buffer | ArrayBuffer | Buffer[];
+
+/** The values of `binaryType`: ws's three, and `'blob'`. */
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+const BINARY_TYPES: readonly BinaryType[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 
 /** Options of one `send` call (ws-compatible). */
 export interface SendOptions {
@@ -48,13 +68,18 @@ export interface PublishOptions {
 /** Listener signatures of a {@link WebSocket}. */
 export interface WebSocketEvents {
   open: [];
-  message: [data: Buffer | ArrayBuffer, isBinary: boolean];
+  message: [data: RawData, isBinary: boolean];
   ping: [data: Buffer];
   pong: [data: Buffer];
   close: [code: number, reason: Buffer];
   error: [error: Error];
   drain: [];
-  'unexpected-response': [status: number, headers: Record<string, string>];
+  /** The server's 101 response (client), e.g. to read `Set-Cookie`. */
+  upgrade: [response: IncomingMessage];
+  /** A non-101 answer (client): the request and the response, whose body is readable. With a listener, no 'error' follows; 'close' (1006) does once the response ends. */
+  'unexpected-response': [request: ClientRequest, response: IncomingMessage];
+  /** A redirect is followed (client, `followRedirects`): the new URL and its request. */
+  redirect: [url: string, request: ClientRequest];
   dropped: [info: DroppedInfo];
 }
 
@@ -70,7 +95,7 @@ export interface DroppedInfo {
   readonly bytes: number;
 }
 
-type Callback = (error?: Error | null) => void;
+type Callback = (error?: Error) => void;
 
 /** A finished server-side handshake waiting to be adopted by the WebSocket being constructed. */
 interface Adoption {
@@ -91,14 +116,22 @@ const CLOSED = 3;
  * `new WebSocket(url)` as a client.
  */
 export class WebSocket extends EventEmitter<WebSocketEvents> implements ConnectionHost, ReadControl {
-  /** The connection is being established. */
-  static readonly CONNECTING = 0;
+  /** The connection is being established (read-only, as in ws and the browser). */
+  declare static readonly CONNECTING: 0;
   /** The connection is open. */
-  static readonly OPEN = 1;
+  declare static readonly OPEN: 1;
   /** The closing handshake has started. */
-  static readonly CLOSING = 2;
+  declare static readonly CLOSING: 2;
   /** The connection is closed. */
-  static readonly CLOSED = 3;
+  declare static readonly CLOSED: 3;
+  /** ws's root property: the server class. */
+  declare static Server: typeof WebSocketServer;
+  /** ws's root property: the server class. */
+  declare static WebSocketServer: typeof WebSocketServer;
+  /** ws's root property: this class. */
+  declare static WebSocket: typeof WebSocket;
+  /** ws's root property: see {@link createWebSocketStream}. */
+  declare static createWebSocketStream: (websocket: WebSocket, options?: DuplexOptions) => Duplex;
   /** The connection is being established (on the prototype: no memory per connection). */
   declare readonly CONNECTING: 0;
   /** The connection is open. */
@@ -108,13 +141,24 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   /** The connection is closed. */
   declare readonly CLOSED: 3;
 
-  /** How binary messages are delivered: Node.js `Buffer` (default) or `ArrayBuffer`. */
-  binaryType: 'nodebuffer' | 'arraybuffer' = 'nodebuffer';
+  /** WHATWG event attribute (ws's emulation; an accessor on the prototype, costing nothing until set). */
+  declare onopen: ((this: WebSocket, event: WsEvent) => void) | null;
+  /** WHATWG event attribute: `event.data` is a string for text, per `binaryType` for binary. */
+  declare onmessage: ((this: WebSocket, event: WsMessageEvent) => void) | null;
+  /** WHATWG event attribute: `event.code`, `event.reason`, `event.wasClean`. */
+  declare onclose: ((this: WebSocket, event: WsCloseEvent) => void) | null;
+  /** WHATWG event attribute: `event.error`, `event.message`. */
+  declare onerror: ((this: WebSocket, event: WsErrorEvent) => void) | null;
+
   /** Whatever the server's `verify` hook attached to this connection (e.g. the authenticated user). */
   user: unknown = undefined;
 
   private connection: Connection | null = null;
-  private readonly urlText: string;
+  /** Index into BINARY_TYPES. */
+  private binaryKind = 0;
+  /** Sends waiting behind a `Blob` being read (null unless a Blob was sent). */
+  private blobChain: Promise<void> | null = null;
+  private urlText: string;
   private protocolName = '';
   private extensionsHeader = '';
   /** How a connection that never opened ended (a client whose handshake failed). */
@@ -128,12 +172,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   /**
    * Connect to a WebSocket server.
    *
-   * @param address - `ws://` or `wss://` URL
-   * @param protocols - subprotocols to offer, most preferred first
-   * @param options - client options (ws option names where the concept is the same)
-   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for a bad URL, subprotocol, header or option
+   * @param address - `ws://`, `wss://` or `ws+unix:` URL
+   * @param protocols - subprotocols to offer, most preferred first (or the options)
+   * @param options - client options (ws's, and this library's)
+   * @throws {SyntaxError} `WS_ERR_INVALID_ARGUMENT` for a bad URL or subprotocol ({TypeError} / {RangeError} for a bad option)
    */
-  constructor(address: string | URL, protocols?: string | readonly string[] | ClientOptions, options?: ClientOptions) {
+  constructor(address: string | URL | null, protocols?: string | readonly string[] | ClientOptions, options?: ClientOptions) {
     super();
     const adoption = adopting;
     adopting = null;
@@ -148,12 +192,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
       options = protocols as ClientOptions;
       protocols = undefined;
     }
-    const offered = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...(protocols as readonly string[])];
-    const url = parseWebSocketUrl(address);
+    const offered = checkProtocols(protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols]);
+    const url = parseWebSocketUrl(address as string | URL);
     const resolved = resolveClientOptions((options ?? {}) as ClientOptions);
     this.urlText = url.href;
     this.maxQueuedMessages = resolved.connection.maxQueuedMessages;
-    this.abortHandshake = openClientHandshake(url, offered, resolved, (outcome) => {
+    this.abortHandshake = openClientHandshake(url, offered, resolved, this.handshakeHost(), (outcome) => {
       this.abortHandshake = null;
       if (outcome.ok) {
         this.adopt(outcome.result, resolved.connection, false, resolved.deflate);
@@ -163,11 +207,28 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
         this.connection!.start(true);
         return;
       }
-      if (outcome.response !== undefined) this.emit('unexpected-response', outcome.response.status, outcome.response.headers);
       this.failedInfo = { code: CloseCode.AbnormalClosure, reason: '', wasClean: false };
-      if (this.listenerCount('error') !== 0) this.emit('error', outcome.error);
+      if (!outcome.handled && this.listenerCount('error') !== 0) this.emit('error', outcome.error);
       this.onClosed(this.failedInfo);
     });
+  }
+
+  /** What the client handshake reports to (made once per client; a server-side WebSocket never makes it). */
+  private handshakeHost() {
+    return {
+      websocket: this,
+      upgrade: (response: IncomingMessage): boolean => {
+        this.emit('upgrade', response);
+        // A listener may have closed or terminated the WebSocket.
+        return this.abortHandshake !== null && this.failedInfo === null;
+      },
+      unexpected: (request: ClientRequest, response: IncomingMessage): boolean => this.emit('unexpected-response', request, response),
+      redirect: (url: string, request: ClientRequest): void => {
+        this.urlText = url;
+        this.emit('redirect', url, request);
+      },
+      handlesRedirects: (): boolean => this.listenerCount('redirect') !== 0,
+    };
   }
 
   private adopt(result: HandshakeResult, options: ResolvedConnectionOptions, isServer: boolean, deflate: ResolvedDeflateConfig | null): void {
@@ -189,6 +250,23 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
             });
     }
     return this.closedPromise;
+  }
+
+  /**
+   * How binary messages are delivered: `'nodebuffer'` (default, a `Buffer`), `'arraybuffer'`,
+   * `'fragments'` (an array of `Buffer`s) or `'blob'`. Other values are ignored, as in ws and browsers.
+   */
+  get binaryType(): BinaryType {
+    return BINARY_TYPES[this.binaryKind]!;
+  }
+  set binaryType(type: BinaryType) {
+    const kind = BINARY_TYPES.indexOf(type);
+    if (kind !== -1) this.binaryKind = kind;
+  }
+
+  /** @internal How the connection ended, once it has (for the WHATWG emulation's `wasClean`). */
+  get closeInfo(): ClosedInfo | null {
+    return this.connection?.closed ?? this.failedInfo;
   }
 
   /** The connection state: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
@@ -235,21 +313,54 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
 
   /**
    * Send a message, or a fragment of one with `{ fin: false }`. When the connection is not open
-   * the message is not sent and `callback` gets the error; nothing throws.
+   * the message is not sent and `callback` gets the error; nothing throws. As in ws, a number is
+   * sent as text, no data (or a falsy value) as an empty message, and a `Blob` once it is read
+   * (messages sent after it wait for it, so the order holds).
    *
    * @returns false once `bufferedAmount` reached the high-water mark (wait for `'drain'`), or when not sent
-   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING; `WS_ERR_INVALID_ARGUMENT` for data of another type
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING; {TypeError} `WS_ERR_INVALID_ARGUMENT` for data of another type
    */
-  send(data: SendData, options?: SendOptions | Callback, callback?: Callback): boolean {
+  send(data?: SendData | null, options?: SendOptions | Callback, callback?: Callback): boolean {
     if (typeof options === 'function') {
       callback = options;
       options = undefined;
     }
     this.assertNotConnecting();
-    const bytes = toBuffer(data);
+    if (typeof data === 'number') data = String(data);
+    const binary = options?.binary ?? typeof data !== 'string';
+    const fin = options?.fin ?? true;
+    const compress = options?.compress !== false;
+    if (isBlob(data) || this.blobChain !== null) {
+      this.sendLater(data ?? null, binary, fin, compress, callback);
+      return true;
+    }
+    const bytes = toPayload(data);
     const connection = this.openOrReject(callback);
     if (connection === null) return false;
-    return connection.send(bytes, options?.binary ?? typeof data !== 'string', options?.fin ?? true, options?.compress !== false, callback);
+    return connection.send(bytes, binary, fin, compress, callback);
+  }
+
+  /** Send after the Blobs before it are read: in order, each callback settled once. */
+  private sendLater(data: SendData | null, binary: boolean, fin: boolean, compress: boolean, callback: Callback | undefined): void {
+    const read = isBlob(data) ? data.arrayBuffer().then((buffer) => Buffer.from(buffer)) : Promise.resolve(toPayload(data));
+    // A bad argument throws at the call, as for any send.
+    if (!isBlob(data)) toPayload(data);
+    const previous = this.blobChain ?? Promise.resolve();
+    const step: Promise<void> = previous
+      .then(() => read)
+      .then(
+        (bytes) => {
+          const connection = this.openOrReject(callback);
+          if (connection !== null) connection.send(bytes, binary, fin, compress, callback);
+        },
+        (error: unknown) => {
+          if (callback !== undefined) callback(error instanceof Error ? error : new Error(String(error)));
+        },
+      )
+      .finally(() => {
+        if (this.blobChain === step) this.blobChain = null;
+      });
+    this.blobChain = step;
   }
 
   /**
@@ -280,28 +391,37 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   }
 
   /**
-   * Send a ping (ws signature: `ping(data?, mask?, callback?)`).
+   * Send a ping, with ws's signatures: `ping()`, `ping(callback)`, `ping(data, callback)`,
+   * `ping(data, mask, callback)` (`mask` is accepted; clients always mask, servers never do).
    *
-   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING; `WS_ERR_INVALID_ARGUMENT` for more than 125 bytes
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING; {RangeError} `WS_ERR_INVALID_ARGUMENT` for more than 125 bytes
    */
-  ping(data?: SendData, _mask?: boolean, callback?: Callback): void {
-    this.control(true, data, callback);
+  ping(data?: SendData | Callback | null, mask?: boolean | Callback, callback?: Callback): void {
+    this.control(true, data, mask, callback);
   }
 
   /**
-   * Send an unsolicited pong (ws signature: `pong(data?, mask?, callback?)`).
+   * Send an unsolicited pong (the same signatures as {@link WebSocket.ping}).
    *
-   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING; `WS_ERR_INVALID_ARGUMENT` for more than 125 bytes
+   * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING; {RangeError} `WS_ERR_INVALID_ARGUMENT` for more than 125 bytes
    */
-  pong(data?: SendData, _mask?: boolean, callback?: Callback): void {
-    this.control(false, data, callback);
+  pong(data?: SendData | Callback | null, mask?: boolean | Callback, callback?: Callback): void {
+    this.control(false, data, mask, callback);
   }
 
-  private control(ping: boolean, data: SendData | undefined, callback: Callback | undefined): void {
+  private control(ping: boolean, data: SendData | Callback | null | undefined, mask: boolean | Callback | undefined, callback: Callback | undefined): void {
+    if (typeof data === 'function') {
+      callback = data;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      callback = mask;
+    }
     this.assertNotConnecting();
-    const bytes = data === undefined ? EMPTY : toBuffer(data);
+    if (typeof data === 'number') data = String(data);
+    if (isBlob(data)) throw argumentError('TypeError', 'a ping or pong payload cannot be a Blob');
+    const bytes = toPayload(data);
     // "All control frames MUST have a payload length of 125 bytes or less" (RFC 6455 §5.5).
-    if (bytes.length > MAX_CONTROL_PAYLOAD) throw new WebSocketError(ErrorCode.InvalidArgument, 'control frame payload longer than 125 bytes');
+    if (bytes.length > MAX_CONTROL_PAYLOAD) throw argumentError('RangeError', 'the data size must not be greater than 125 bytes');
     this.openOrReject(callback)?.sendControl(ping, bytes, callback);
   }
 
@@ -319,21 +439,27 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   }
 
   /**
-   * Start the closing handshake; messages already accepted by `send` go out first. Resolves,
-   * like {@link WebSocket.closed}, when the connection is closed.
+   * Start the closing handshake; messages already accepted by `send` go out first. Without a code
+   * the close frame carries no status (the peer sees 1005), as with ws and browsers; a reason
+   * without a code is sent with 1000 (the WHATWG rule). Resolves, like {@link WebSocket.closed},
+   * when the connection is closed.
    *
-   * @param code - 1000 (default), 1001–1003, 1007–1014 or 3000–4999
+   * @param code - 1000, 1001–1003, 1007–1014 or 3000–4999; omit for none
    * @param reason - at most 123 bytes of UTF-8
-   * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for a code that may not be sent or a reason too long
+   * @throws {TypeError} `WS_ERR_INVALID_ARGUMENT` for a code that may not be sent ({RangeError} for a reason over 123 bytes)
    */
   close(code?: number, reason?: string | Buffer): Promise<ClosedInfo> {
+    // "1005 is a reserved value and MUST NOT be set as a status code in a Close control frame by an endpoint" (RFC 6455 §7.4.1).
+    if (code !== undefined && (typeof code !== 'number' || !isSendableCloseCode(code))) throw argumentError('TypeError', `close code ${String(code)} may not be sent`);
+    const text = reason ?? '';
+    const status = code === undefined && text.length !== 0 ? CloseCode.Normal : code;
     // Every argument is checked here, at the call, whatever the state.
-    encodeClosePayload(code ?? CloseCode.Normal, reason ?? '');
+    encodeClosePayload(status, text);
     if (this.connection === null) {
       this.abortConnecting();
       return this.closed;
     }
-    this.connection.close(code, reason ?? '');
+    this.connection.close(status, text);
     return this.closed;
   }
 
@@ -384,9 +510,16 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   /** @internal */
   onMessage(data: Uint8Array, binary: boolean): void {
     // One conversion serves the iterator and the listeners (an ArrayBuffer is a copy).
-    const value = binary && this.binaryType === 'arraybuffer' ? toArrayBuffer(data) : asBuffer(data);
-    this.iterator?.push(binary ? value : (value as Buffer).toString('utf8'));
-    this.emit('message', value, binary);
+    const kind = binary ? this.binaryKind : 0;
+    const buffer = asBuffer(data);
+    if (kind === 0) {
+      this.iterator?.push(binary ? buffer : buffer.toString('utf8'));
+      this.emit('message', buffer, binary);
+      return;
+    }
+    const value = kind === 1 ? toArrayBuffer(data) : kind === 2 ? [buffer] : new Blob([buffer]);
+    this.iterator?.push(kind === 1 ? (value as ArrayBuffer) : buffer);
+    this.emit('message', value as RawData, binary);
   }
 
   /** @internal */
@@ -466,7 +599,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   publish(topic: string, data: SendData, options?: PublishOptions): number {
     const [connection, hub] = this.topicHub();
     const key = checkTopic(topic, hub.maxTopicLength);
-    return hub.publish(key, toBuffer(data), options?.binary ?? typeof data !== 'string', options?.compress !== false, connection);
+    return hub.publish(key, toPayload(data), options?.binary ?? typeof data !== 'string', options?.compress !== false, connection);
   }
 
   private topicHub(): [Connection, TopicHub] {
@@ -491,7 +624,79 @@ for (const [name, value] of [
   ['CLOSING', 2],
   ['CLOSED', 3],
 ] as const) {
-  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+  // Read-only and enumerable on the class and the prototype, as in ws and the browser.
+  Object.defineProperty(WebSocket, name, { value, enumerable: true, writable: false, configurable: false });
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true, writable: false, configurable: false });
+}
+// The browser's (and ws's) attributes are enumerable accessors of the prototype.
+for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url']) {
+  const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name)!;
+  Object.defineProperty(WebSocket.prototype, name, { ...descriptor, enumerable: true });
+}
+defineEventAttributes(WebSocket.prototype);
+
+/** ws's WHATWG emulation: `type` is 'open', 'message', 'close' or 'error' (others are ignored, as in ws). */
+export interface WebSocket {
+  addEventListener(type: 'open', listener: WsEventListener<WsEvent>, options?: { once?: boolean }): void;
+  addEventListener(type: 'message', listener: WsEventListener<WsMessageEvent>, options?: { once?: boolean }): void;
+  addEventListener(type: 'close', listener: WsEventListener<WsCloseEvent>, options?: { once?: boolean }): void;
+  addEventListener(type: 'error', listener: WsEventListener<WsErrorEvent>, options?: { once?: boolean }): void;
+  addEventListener(type: string, listener: WsEventListener<never>, options?: { once?: boolean }): void;
+  removeEventListener(type: string, listener: WsEventListener<never>): void;
+}
+WebSocket.prototype.addEventListener = function (this: WebSocket, type: string, listener: unknown, options?: { once?: boolean }): void {
+  addEventListener(this, type, listener, options);
+};
+WebSocket.prototype.removeEventListener = function (this: WebSocket, type: string, listener: unknown): void {
+  removeEventListener(this, type, listener);
+};
+
+/** Names the namespace below points at (its own members would shadow the originals). */
+type WsDataAlias = Data;
+type WsRawDataAlias = RawData;
+type WsClientOptionsAlias = ClientOptions;
+type WsServerOptionsAlias = ServerOptions;
+type WsServerAlias = WebSocketServer;
+type WsWebSocketAlias = WebSocket;
+
+/** ws's type namespace on the class: `WebSocket.Data`, `WebSocket.RawData`, `WebSocket.ClientOptions`, ... */
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export declare namespace WebSocket {
+  /** ws's `WebSocket.Data`. */
+  type Data = WsDataAlias;
+  /** ws's `WebSocket.RawData`. */
+  type RawData = WsRawDataAlias;
+  /** ws's `WebSocket.ClientOptions`. */
+  type ClientOptions = WsClientOptionsAlias;
+  /** ws's `WebSocket.ServerOptions`. */
+  type ServerOptions = WsServerOptionsAlias;
+  /** ws's `WebSocket.Server` in type positions. */
+  type Server = WsServerAlias;
+  /** ws's `WebSocket.WebSocketServer` in type positions. */
+  type WebSocketServer = WsServerAlias;
+  /** ws's `WebSocket.WebSocket` in type positions. */
+  type WebSocket = WsWebSocketAlias;
+}
+
+function isBlob(data: unknown): data is Blob {
+  return typeof Blob === 'function' && data instanceof Blob;
+}
+
+/**
+ * The bytes of a (non-Blob) payload, as ws converts them: falsy values are an empty payload.
+ *
+ * @internal also used by the server's `publish`
+ * @throws {TypeError} `WS_ERR_INVALID_ARGUMENT` for data of another type
+ */
+export function toPayload(data: SendData | null | undefined): Buffer {
+  if (data === undefined || data === null || data === '' || (data as unknown) === false) return EMPTY;
+  if (typeof data === 'number') return Buffer.from(String(data));
+  if (Array.isArray(data)) {
+    // A received message with binaryType 'fragments' is sent as the message it was.
+    return data.length !== 0 && data.every((piece) => piece instanceof Uint8Array) ? Buffer.concat(data as Uint8Array[]) : Buffer.from(data as number[]);
+  }
+  if (data instanceof SharedArrayBuffer) return Buffer.from(data);
+  return toBuffer(data as Exclude<SendData, number | Blob | readonly number[] | readonly Uint8Array[] | SharedArrayBuffer>);
 }
 
 /**
@@ -506,11 +711,13 @@ export function adoptWebSocket(
   options: ResolvedConnectionOptions,
   deflate: ResolvedDeflateConfig | null,
   owner: ConnectionOwner,
+  Class: typeof WebSocket = WebSocket,
 ): { ws: WebSocket; connection: Connection } {
   adopting = { result, target, options, deflate };
   let ws: WebSocket;
   try {
-    ws = new WebSocket(target);
+    // ws's call shape, so subclasses written for ws (`WebSocket` server option) construct alike.
+    ws = new Class(null, undefined, undefined);
   } finally {
     adopting = null;
   }

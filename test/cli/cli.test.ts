@@ -249,8 +249,8 @@ describe.skipIf(!existsSync(cli))('rfc6455 (built dist/cli.js)', () => {
       child.stdin.write('/ping\r');
       await waitFor(/< pong/);
       child.stdin.write('/close 1000 bye\r');
-      // The close the server answered with (it echoes the code, without a reason).
-      await waitFor(/Disconnected \(code: 1000, reason: ""\)/);
+      // The close the server answered with (it echoes the code and the reason).
+      await waitFor(/Disconnected \(code: 1000, reason: "bye"\)/);
       expect(await exit).toBe(0);
       children.delete(child);
 

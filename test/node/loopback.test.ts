@@ -115,7 +115,8 @@ describe('closing', () => {
     const [peer] = await serverSide;
     const peerClosed = next<[number, Buffer]>(peer, 'close');
     const info = await ws.close(4001, 'bye');
-    expect(info).toEqual({ code: 4001, reason: '', wasClean: true });
+    // The server echoes the code with its reason, as ws and browsers do.
+    expect(info).toEqual({ code: 4001, reason: 'bye', wasClean: true });
     const [code, reason] = await peerClosed;
     expect([code, reason.toString()]).toEqual([4001, 'bye']);
     expect(ws.readyState).toBe(WebSocket.CLOSED);

@@ -115,7 +115,6 @@ export interface AttemptWatcher {
 export function watchAttempt(ws: WebSocket, watcher: AttemptWatcher): void {
   let wasOpen = false;
   let lastError: (Error & { code?: string; status?: number }) | null = null;
-  let response: { status: number; headers: Record<string, string> } | null = null;
   const onOpen = () => {
     wasOpen = true;
     watcher.opened(ws);
@@ -123,13 +122,9 @@ export function watchAttempt(ws: WebSocket, watcher: AttemptWatcher): void {
   const onError = (error: Error) => {
     lastError = error;
   };
-  const onResponse = (status: number, headers: Record<string, string>) => {
-    response = { status, headers };
-  };
   const onClose = (code: number, reasonBytes: Buffer) => {
     ws.off('open', onOpen);
     ws.off('error', onError);
-    ws.off('unexpected-response', onResponse);
     ws.off('close', onClose);
     const reason = reasonBytes.toString('utf8');
     let cause: DisconnectCause;
@@ -137,8 +132,9 @@ export function watchAttempt(ws: WebSocket, watcher: AttemptWatcher): void {
       // A failure we detected (the peer broke the protocol) is judged by the code we failed with.
       const failedWith = (lastError as { closeCode?: number } | null)?.closeCode;
       cause = { kind: 'closed', code: failedWith ?? code, reason };
-    } else if (response !== null) {
-      const { status, headers } = response as { status: number; headers: Record<string, string> };
+    } else if (lastError !== null && (lastError as { code?: string }).code === ErrorCode.HandshakeRejected && typeof (lastError as { status?: unknown }).status === 'number') {
+      // A non-101 answer: the rejection error carries its status and headers.
+      const { status, headers } = lastError as unknown as { status: number; headers: Record<string, string> };
       cause = { kind: 'rejected', status, headers };
     } else {
       cause = { kind: 'error', error: lastError ?? new WebSocketError(ErrorCode.ConnectionFailed, 'connection failed') };
@@ -147,6 +143,5 @@ export function watchAttempt(ws: WebSocket, watcher: AttemptWatcher): void {
   };
   ws.on('open', onOpen);
   ws.on('error', onError);
-  ws.on('unexpected-response', onResponse);
   ws.on('close', onClose);
 }

@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import { CloseCode, encodeClosePayload, ErrorCode, WebSocketError } from '../../core/index.js';
 import type { DisconnectCause } from '../../policy/index.js';
 import type { ClosedInfo } from '../connection/connection.js';
-import { type SendData, type SendOptions, WebSocket } from '../websocket.js';
+import { type BinaryType, type RawData, type SendData, type SendOptions, WebSocket } from '../websocket.js';
 import { gaveUpError, monotonicNow, nextDelay, type ReconnectOptions, resolveReconnect, type ResolvedReconnect, watchAttempt } from './reconnect-options.js';
 import { type QueuedMessage, SendQueue } from './send-queue.js';
 
@@ -45,7 +45,7 @@ export interface GiveUpEvent {
 export interface ReconnectingWebSocketEvents {
   /** A connection opened (every time). */
   open: [];
-  message: [data: Buffer | ArrayBuffer, isBinary: boolean];
+  message: [data: RawData, isBinary: boolean];
   ping: [data: Buffer];
   pong: [data: Buffer];
   /** An error of the current connection or attempt (emitted only when someone listens). */
@@ -118,7 +118,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   private resolveClosed: ((info: ClosedInfo) => void) | null = null;
   private closedPromise: Promise<ClosedInfo> | null = null;
   private connections = 0;
-  private binaryTypeValue: 'nodebuffer' | 'arraybuffer' = 'nodebuffer';
+  private binaryTypeValue: BinaryType = 'nodebuffer';
 
   /**
    * Start connecting to `address` (the first attempt begins at once).
@@ -140,11 +140,12 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   }
 
   /** How binary messages are delivered: `Buffer` (default) or `ArrayBuffer`; applies to the current and every later connection. */
-  get binaryType(): 'nodebuffer' | 'arraybuffer' {
+  get binaryType(): BinaryType {
     return this.binaryTypeValue;
   }
 
-  set binaryType(value: 'nodebuffer' | 'arraybuffer') {
+  set binaryType(value: BinaryType) {
+    if (!['nodebuffer', 'arraybuffer', 'fragments', 'blob'].includes(value)) return;
     this.binaryTypeValue = value;
     if (this.currentSocket !== null) this.currentSocket.binaryType = value;
   }
@@ -306,12 +307,14 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   /**
    * Stop reconnecting and close: the current connection with a closing handshake (messages it
    * already accepted go first); queued messages are dropped and reported. Resolves like {@link closed}.
+   * Without a code, 1000 is sent.
    *
    * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for a code that may not be sent or a reason too long
    */
   close(code?: number, reason?: string | Buffer): Promise<ClosedInfo> {
     encodeClosePayload(code ?? CloseCode.Normal, reason ?? '');
-    this.stop((ws) => void ws.close(code, reason));
+    // This client's close() has always meant 1000 when no code is given.
+    this.stop((ws) => void ws.close(code ?? CloseCode.Normal, reason));
     return this.closed;
   }
 

@@ -35,7 +35,7 @@ export interface RateLimitOptions extends Partial<RateLimits> {
 
 /** Per-connection settings, with their defaults. */
 export interface ConnectionOptions {
-  /** Largest incoming message, in bytes (ws's name for it). Default 64 MiB. Bigger messages fail with 1009. */
+  /** Largest incoming message, in bytes (ws's name for it). Default 100 MiB, as in ws. Bigger messages fail with 1009. */
   maxPayload?: number;
   /** Largest incoming frame, in bytes. Default: `maxPayload`. */
   maxFrameSize?: number;
@@ -49,7 +49,11 @@ export interface ConnectionOptions {
   idleTimeout?: number;
   /** `send()` returns false, and `'drain'` follows, once this many bytes wait to be written. Default 1 MiB. */
   highWaterMark?: number;
-  /** Terminate the connection when more than this many bytes wait to be written (a peer that stopped reading). Default 64 MiB. */
+  /**
+   * Terminate the connection when output written earlier and still not taken by the peer is over
+   * this many bytes as more is sent (a peer that stopped reading); one large message to a peer that
+   * reads is never cut. Default 64 MiB.
+   */
   maxBufferedAmount?: number;
   /** Messages queued for an async iterator before the socket stops reading. Default 64. */
   maxQueuedMessages?: number;
@@ -63,10 +67,24 @@ export interface ConnectionOptions {
   stalledOutputTimeout?: number;
   /** Input rate limits (token buckets), or `false` for none. Default on (see README). */
   rateLimit?: RateLimitOptions | false;
+  /**
+   * Do not check that incoming text is UTF-8 (ws's option): only for peers known to send valid
+   * text, since RFC 6455 §8.1 requires the check. Default false.
+   */
+  skipUTF8Validation?: boolean;
+  /**
+   * ws's option. Accepted for compatibility: events are always emitted in order, as each message
+   * is decoded (ws's default, `true`); `false` does not spread them over event-loop turns.
+   */
+  allowSynchronousEvents?: boolean;
+  /** ws's option. Accepted for compatibility: memory per message is bounded by `maxPayload` and `maxFragments`. */
+  maxBufferedChunks?: number;
+  /** ws's option. Accepted for compatibility: pending automatic pongs are always bounded (16, the newest replacing the last). */
+  maxPendingAutoPongs?: number;
 }
 
 /** Fully defaulted connection settings. */
-export type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'rateLimit'>>> & {
+export type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'rateLimit' | 'allowSynchronousEvents' | 'maxBufferedChunks' | 'maxPendingAutoPongs'>>> & {
   /** Resolved rate limits, or null when off. */
   readonly rateLimit: RateLimits | null;
   /** What happens to a data message over its limit. */
@@ -89,6 +107,10 @@ export const CONNECTION_OPTION_KEYS: readonly string[] = [
   'rateLimit',
   'stalledInputTimeout',
   'stalledOutputTimeout',
+  'skipUTF8Validation',
+  'allowSynchronousEvents',
+  'maxBufferedChunks',
+  'maxPendingAutoPongs',
 ];
 
 const RATE_KEYS: ReadonlySet<string> = new Set([
@@ -123,6 +145,14 @@ function resolveRateLimit(value: RateLimitOptions | false | undefined, maxPayloa
 
 const MAX_TIMER = 2 ** 31 - 1;
 
+/** Check ws's options this library accepts without needing them; returns `skipUTF8Validation`. */
+function acceptedCompat(options: ConnectionOptions): boolean {
+  booleanOption(options.allowSynchronousEvents, 'allowSynchronousEvents', true);
+  integerOption(options.maxBufferedChunks, 'maxBufferedChunks', 0, 0);
+  integerOption(options.maxPendingAutoPongs, 'maxPendingAutoPongs', 0, 0);
+  return booleanOption(options.skipUTF8Validation, 'skipUTF8Validation', false);
+}
+
 /**
  * Validate and default connection options.
  *
@@ -146,5 +176,6 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     stalledOutputTimeout: integerOption(options.stalledOutputTimeout, 'stalledOutputTimeout', DEFAULT_STALLED_OUTPUT_TIMEOUT, 0, MAX_TIMER),
     rateLimit: resolveRateLimit(options.rateLimit, maxPayload),
     rateLimitOverflow: options.rateLimit === false ? 'close' : (options.rateLimit?.overflow ?? 'close'),
+    skipUTF8Validation: acceptedCompat(options),
   });
 }

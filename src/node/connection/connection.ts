@@ -270,6 +270,11 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     return (this.flags & ABOVE_HIGH_WATER) !== 0;
   }
 
+  /** @internal IncomingSink: whether incoming text is checked for UTF-8. */
+  get validatesUtf8(): boolean {
+    return !this.options.skipUTF8Validation;
+  }
+
   /** @internal IncomingSink: a message is being inflated. */
   get inflatingNow(): boolean {
     return (this.flags & INFLATING) !== 0;
@@ -419,7 +424,8 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
   writeClose(code: number | undefined, reason: string | Uint8Array): void {
     const p = this.protocol;
     if (p.state !== State.Open || p.closeSent !== null) return;
-    p.sendClose(code ?? CloseCode.Normal, reason);
+    // No code: a close frame without a status (the peer sees 1005), as ws and browsers send it.
+    p.sendClose(code, reason);
     this.flush();
   }
 
@@ -465,11 +471,21 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     let count = output.length;
     const end = count !== 0 && output[count - 1] === SEND_EOF;
     if (end) count--;
-    const done = callbacks === null ? undefined : (error?: Error | null) => settleAll(callbacks, error ?? null);
+    const done = callbacks === null ? undefined : (error?: Error | null) => settleAll(callbacks, error ?? undefined);
     if (transport.destroyed || !transport.writable) {
       if (done !== undefined) process.nextTick(done, notOpenError(this.readyState));
+    } else if (count !== 0 && (transport.writableLength ?? 0) > this.options.maxBufferedAmount) {
+      // What was written before is still over the limit: the peer is not reading it. Only then is
+      // it cut: one large message to a peer that reads goes out whole, however large. Nothing of
+      // this batch is written, and its callbacks get the error (a callback reports what happened).
+      const error = new WebSocketError(ErrorCode.BufferLimit, 'peer is not reading: buffered output over maxBufferedAmount');
+      this.limitHit('maxBufferedAmount');
+      this.host.onError(error);
+      transport.destroy();
+      if (done !== undefined) process.nextTick(done, error);
+      return;
     } else if (count === 0) {
-      if (done !== undefined) process.nextTick(done, null);
+      if (done !== undefined) process.nextTick(done);
     } else if (count === 1) {
       transport.write(output[0] as Uint8Array, done);
       this.writtenSinceMark += (output[0] as Uint8Array).length;
@@ -503,14 +519,8 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     if (this.budget !== null) this.reportHeld(buffered);
   }
 
-  /** Pause reading above the high-water mark; cut the peer past `maxBufferedAmount` (then false). */
+  /** Pause reading above the high-water mark (the cut past `maxBufferedAmount` happens at the next write, in flush). */
   private checkWriteBackpressure(buffered: number): boolean {
-    if (buffered > this.options.maxBufferedAmount) {
-      this.limitHit('maxBufferedAmount');
-      this.host.onError(new WebSocketError(ErrorCode.BufferLimit, 'peer is not reading: buffered output over maxBufferedAmount'));
-      this.transport.destroy();
-      return false;
-    }
     if (buffered >= this.options.highWaterMark) {
       this.flags |= ABOVE_HIGH_WATER;
       // The peer is not reading what we write: stop reading what it sends, so a slow reader (of
@@ -796,6 +806,7 @@ function protocolOptions(o: ResolvedConnectionOptions, isServer: boolean): Proto
     fragmentSize: o.fragmentSize,
     allocate,
     isUtf8: isUtf8Buffer,
+    ...(o.skipUTF8Validation ? { validateUtf8: false } : {}),
     ...(isServer ? {} : { maskKeyPool: sharedMaskKeys }),
   };
 }
@@ -807,8 +818,9 @@ function sharedProtocolOptions(o: ResolvedConnectionOptions, isServer: boolean):
   return isServer ? (entry.server ??= Object.freeze(protocolOptions(o, true))) : (entry.client ??= Object.freeze(protocolOptions(o, false)));
 }
 
-function settleAll(callbacks: readonly SendCallback[], error: Error | null): void {
-  for (const callback of callbacks) callback(error);
+function settleAll(callbacks: readonly SendCallback[], error: Error | undefined): void {
+  if (error === undefined) for (const callback of callbacks) callback();
+  else for (const callback of callbacks) callback(error);
 }
 
 // Module-level handlers find their connection through the transport: no closures per connection.

@@ -15,6 +15,8 @@ import { isUtf8Buffer } from '../platform.js';
 export interface IncomingSink {
   readonly protocol: Protocol;
   readonly transform: PerMessageDeflateTransform | null;
+  /** Whether incoming text is checked for UTF-8 (false with `skipUTF8Validation`). */
+  readonly validatesUtf8: boolean;
   /** A message is being inflated: events behind it wait in the core. */
   inflatingNow: boolean;
   /** Events are being delivered (re-entrant drains are no-ops). */
@@ -57,7 +59,7 @@ function inflate(sink: IncomingSink, data: Uint8Array, binary: boolean): void {
     sink.inflatingNow = false;
     if (error !== null || message === undefined) {
       sink.protocol.failMessage(error ?? new WebSocketError(ErrorCode.InvalidCompressedData, 'invalid compressed data'));
-    } else if (!binary && !isUtf8Buffer(message)) {
+    } else if (!binary && sink.validatesUtf8 && !isUtf8Buffer(message)) {
       // "When an endpoint is to interpret a byte stream as UTF-8 but finds that the byte stream
       // is not, in fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket Connection_" (§8.1)
       sink.protocol.failMessage(new WebSocketError(ErrorCode.InvalidUtf8, 'invalid UTF-8 in text message'));

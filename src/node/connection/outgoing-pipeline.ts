@@ -20,7 +20,8 @@ export interface PendingFrame {
 }
 
 /** Completion callback of a send. */
-export type SendCallback = (error?: Error | null) => void;
+/** A send callback (ws's shape): called once, with no argument on success or with the error. */
+export type SendCallback = (error?: Error) => void;
 
 /** What the pipeline hands its results to (the connection). */
 export interface OutgoingSink {

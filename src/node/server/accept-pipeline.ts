@@ -60,6 +60,8 @@ export interface AcceptHost {
   adopted(ws: WebSocket, connection: Connection): void;
   /** A hook threw or returned something impossible. */
   reportError(error: Error): void;
+  /** ws's 'wsClientError': an invalid upgrade request; true when a listener took the socket (no answer is written then). */
+  clientError(error: Error, socket: Duplex, request: AnyUpgradeRequest): boolean;
 }
 
 /** Settings the pipeline applies to every accepted connection. */
@@ -69,6 +71,8 @@ export interface AcceptSettings {
   readonly connection: ResolvedConnectionOptions;
   readonly deflate: ResolvedDeflateConfig | null;
   readonly negotiators: readonly ExtensionNegotiator[];
+  /** The class each accepted connection is made with (ws's `WebSocket` option). */
+  readonly WebSocketClass: typeof WebSocket;
 }
 
 /** Called with the new WebSocket once the 101 is written; reading starts when it returns. */
@@ -90,7 +94,11 @@ export class AcceptPipeline {
     try {
       const { hooks } = this.settings;
       const valid = validateUpgradeRequest(head, hooks.origins === undefined ? {} : { origins: hooks.origins });
-      if (!valid.ok) return rejectWith(socket, valid);
+      if (!valid.ok) {
+        const error = Object.assign(new WebSocketError(ErrorCode.InvalidHandshake, valid.message), { status: valid.status });
+        if (this.host.clientError(error, socket, request)) return;
+        return rejectWith(socket, valid);
+      }
       if (this.host.closing) return rejectUpgrade(socket, 503, 'server shutting down');
       const address = clientAddress(
         (socket as { remoteAddress?: string }).remoteAddress ?? '',
@@ -181,6 +189,7 @@ export class AcceptPipeline {
         this.settings.connection,
         this.settings.deflate,
         this.host.ownerFor(ticket),
+        this.settings.WebSocketClass,
       );
       this.host.endPending(socket);
       ws.user = user;

@@ -2,13 +2,15 @@
  * `WebSocketServer`: the server's modes and lifecycle. Standalone (its own `node:net` / `node:tls`
  * listener), attached to an `http`/`https` server (`{ server, path }`), or `noServer` with
  * `handleUpgrade(req, socket, head, cb)` for any framework: all three feed the same accept
- * pipeline. It tracks open connections (`clients`), enforces `maxConnections`, emits ws's events
- * (`listening`, `connection`, `error`, `close`, `headers`) and closes every client with 1001 on
+ * pipeline. It tracks open connections (`clients`, undefined with `clientTracking: false` as in
+ * ws), enforces `maxConnections`, emits ws's events (`listening`, `connection`, `error`, `close`,
+ * `headers`, `wsClientError`), hands every hook a real `http.IncomingMessage` (standalone mode
+ * builds one from the parsed head), exposes ws's `options`, and closes every client with 1001 on
  * `close()`. It parses nothing and writes no WebSocket frames itself.
  */
 import { EventEmitter } from 'node:events';
 import { totalmem } from 'node:os';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -25,7 +27,9 @@ import {
   DEFAULT_MAX_TOPIC_LENGTH,
   DEFAULT_MAX_TOPICS_PER_CONNECTION,
   DEFAULT_PUBLISH_BACKPRESSURE_LIMIT,
+  DEFAULT_MAX_PAYLOAD,
   ErrorCode,
+  argumentError,
   WebSocketError,
 } from '../../core/index.js';
 import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/options.js';
@@ -39,11 +43,11 @@ import { asBuffer, toBuffer } from '../platform.js';
 import { type Backplane, checkTopic, userKey } from '../../pubsub/index.js';
 import { type PubSubStats, Publisher } from './publisher.js';
 import { countFor, reportClose, reportOpen, ServerStats, type ServerStatsSnapshot } from '../diagnostics.js';
-import { type PublishOptions, type SendData, WebSocket } from '../websocket.js';
+import { type PublishOptions, type SendData, toPayload, WebSocket } from '../websocket.js';
 import { type AcceptHost, AcceptPipeline } from './accept-pipeline.js';
 import { refuseAdmission, rejectUpgrade } from './rejection.js';
 import { StandaloneListener } from './standalone-listener.js';
-import { type AnyUpgradeRequest, StandaloneRequest, type UpgradeRequest, type VerifyClientInfo, type VerifyResult } from './upgrade-request.js';
+import type { AnyUpgradeRequest, VerifyClientInfo, VerifyResult } from './upgrade-request.js';
 
 export type { UpgradeRequest, VerifyClientInfo, VerifyResult } from './upgrade-request.js';
 
@@ -70,15 +74,17 @@ export interface ServerOptions extends ConnectionOptions {
    */
   origins?: '*' | readonly string[] | ((origin: string | undefined) => boolean);
   /** Decide whether to accept a request; may be async. `false` answers 401. */
-  verify?: (request: UpgradeRequest | IncomingMessage) => VerifyResult | Promise<VerifyResult>;
+  verify?: (request: IncomingMessage) => VerifyResult | Promise<VerifyResult>;
   /** ws-compatible verification hook, sync `(info) => boolean` or async `(info, cb) => void`. */
   verifyClient?:
     | ((info: VerifyClientInfo) => boolean)
     | ((info: VerifyClientInfo, callback: (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => void);
   /** Pick a subprotocol from those offered (ws signature); return false for none. Default: the first offered. */
-  handleProtocols?: (protocols: Set<string>, request: UpgradeRequest | IncomingMessage) => string | false;
-  /** Track connections in `clients`. Default true. */
+  handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+  /** Track connections in `clients` (and close them on `close()`); with false, `clients` is undefined, as in ws. Default true. */
   clientTracking?: boolean;
+  /** The class accepted connections are made with: `WebSocket` or a subclass of it (ws's option). Default `WebSocket`. */
+  WebSocket?: typeof WebSocket;
   /** Most open connections; further upgrades get 503. Default 100,000. */
   maxConnections?: number;
   /** Most open connections from one client address; further upgrades get 429 with Retry-After. Default 1,000. */
@@ -152,15 +158,18 @@ const SERVER_KEYS = new Set<string>([
   'closeOnBackpressureLimit',
   'maxTopicsPerConnection',
   'maxTopicLength',
+  'WebSocket',
 ]);
 
 /** Listener signatures of a {@link WebSocketServer}. */
 export interface WebSocketServerEvents {
   listening: [];
-  connection: [socket: WebSocket, request: UpgradeRequest | IncomingMessage];
+  connection: [socket: WebSocket, request: IncomingMessage];
   error: [error: Error];
   close: [];
-  headers: [headers: string[], request: UpgradeRequest | IncomingMessage];
+  headers: [headers: string[], request: IncomingMessage];
+  /** ws's event: an invalid upgrade request (the error's `status` is the answer that would be sent). A listener owns the socket: nothing is written. */
+  wsClientError: [error: Error, socket: Duplex, request: IncomingMessage];
   /** The backplane became unreachable: publishes no longer cross processes until 'backplane-up'. */
   'backplane-down': [cause: Error | undefined];
   /** The backplane is reachable: first connected, or back after an outage (every live topic re-subscribed). */
@@ -171,8 +180,10 @@ const HANDLED = Symbol('rfc6455.upgrade-handled');
 
 /** A WebSocket server. */
 export class WebSocketServer extends EventEmitter<WebSocketServerEvents> implements AcceptHost {
-  /** Open connections, when `clientTracking` is on. */
+  /** Open connections; undefined with `clientTracking: false` (as in ws). */
   readonly clients: Set<WebSocket>;
+  /** The options, with ws's defaults filled in (ws's `wss.options`). */
+  readonly options: Readonly<ServerOptions>;
   private readonly path: string | undefined;
   /** @internal Connection budgets (sans-I/O). */
   readonly admission: Admission;
@@ -196,7 +207,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
    */
   constructor(options: ServerOptions, callback?: () => void) {
     super();
+    if (typeof options !== 'object' || options === null) throw argumentError('TypeError', 'WebSocketServer options must be an object');
     rejectUnknownKeys(options, SERVER_KEYS, 'WebSocketServer');
+    const Class = options.WebSocket ?? WebSocket;
+    if (Class !== WebSocket && !(typeof Class === 'function' && Class.prototype instanceof WebSocket)) {
+      throw argumentError('TypeError', 'option "WebSocket" must be WebSocket or a subclass of it');
+    }
     const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
     if (modes !== 1) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'exactly one of "port", "server" or "noServer" must be given');
@@ -208,6 +224,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
       connection: resolveConnectionOptions(options),
       deflate,
       negotiators: deflate === null ? [] : [new PerMessageDeflateServer(deflate.negotiation)],
+      WebSocketClass: Class,
     });
     this.path = options.path;
     const trust = options.trustProxy;
@@ -224,7 +241,19 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     });
     const handshakeTimeout = integerOption(options.handshakeTimeout, 'handshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT, 1, 2 ** 31 - 1);
     const maxHeaderSize = integerOption(options.maxHeaderSize, 'maxHeaderSize', DEFAULT_MAX_HEADER_SIZE, 256);
-    this.clients = booleanOption(options.clientTracking, 'clientTracking', true) ? new Set() : new NoopSet();
+    const tracking = booleanOption(options.clientTracking, 'clientTracking', true);
+    this.clients = (tracking ? new Set() : undefined) as Set<WebSocket>;
+    this.options = Object.freeze({
+      allowSynchronousEvents: true,
+      autoPong: true,
+      maxPayload: DEFAULT_MAX_PAYLOAD,
+      skipUTF8Validation: false,
+      perMessageDeflate: false,
+      clientTracking: true,
+      noServer: false,
+      ...options,
+      WebSocket: Class,
+    });
     const backplane = options.backplane;
     if (backplane !== undefined && (typeof backplane !== 'object' || backplane === null || typeof backplane.publish !== 'function' || typeof backplane.attach !== 'function')) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'option "backplane" must be a Backplane (see createRedisBackplane)');
@@ -330,7 +359,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
         this.httpServer.off('listening', this.onListening);
         this.httpServer.off('error', this.onError);
       }
-      const closings = [...this.clients].map((ws) => {
+      const closings = [...(this.clients ?? [])].map((ws) => {
         if (ws.readyState === WebSocket.OPEN) ws.close(CloseCode.GoingAway, 'server shutting down');
         return ws.closed;
       });
@@ -359,7 +388,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
    */
   publish(topic: string, data: SendData, options?: PublishOptions): number {
     const key = checkTopic(topic, this.publisher.maxTopicLength);
-    return this.publisher.publish(key, toBuffer(data), options?.binary ?? typeof data !== 'string', options?.compress !== false, null);
+    return this.publisher.publish(key, toPayload(data), options?.binary ?? typeof data !== 'string', options?.compress !== false, null);
   }
 
   /**
@@ -373,7 +402,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     if ((typeof id !== 'string' && typeof id !== 'number') || String(id).length === 0) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'a user id must be a non-empty string or a number');
     }
-    return this.publisher.publish(userKey(String(id)), toBuffer(data), options?.binary ?? typeof data !== 'string', options?.compress !== false, null);
+    return this.publisher.publish(userKey(String(id)), toPayload(data), options?.binary ?? typeof data !== 'string', options?.compress !== false, null);
   }
 
   /** Local subscribers of `topic`. */
@@ -410,7 +439,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
    */
   stats(): ServerStatsSnapshot & { readonly pubsub: PubSubStats } {
     let closing = 0;
-    for (const ws of this.clients) if (ws.readyState === ws.CLOSING) closing++;
+    for (const ws of this.clients ?? []) if (ws.readyState === ws.CLOSING) closing++;
     return { ...this.counters.snapshot(this.admission, closing), pubsub: this.publisher.stats() };
   }
 
@@ -454,7 +483,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
   adopted(ws: WebSocket, connection: Connection): void {
     connection.budget = this.memory;
     this.counters.accepted++;
-    this.clients.add(ws);
+    this.clients?.add(ws);
     // A verified user's connection holds the user's own topic, for sendToUser.
     const user = (connection.owner as AdmittedConnection | null)?.ticket.user;
     if (user !== undefined) this.publisher.subscribe(connection, userKey(user));
@@ -470,7 +499,15 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
       this.counters.closed(info.code);
       reportClose(ticket.address, info.code, info.reason, info.wasClean);
     }
-    this.clients.delete(connection.host as WebSocket);
+    this.clients?.delete(connection.host as WebSocket);
+  }
+
+  /** @internal AcceptHost: ws's 'wsClientError'. */
+  clientError(error: Error, socket: Duplex, request: AnyUpgradeRequest): boolean {
+    if (this.listenerCount('wsClientError') === 0) return false;
+    this.endPending(socket);
+    this.emit('wsClientError', error, socket, request as IncomingMessage);
+    return true;
   }
 
   /** @internal A hook threw: reported as 'error' when someone listens, as a process warning otherwise (never thrown). */
@@ -491,7 +528,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
       ]);
     }
     if (!this.shouldHandle({ url: head.target })) return rejectUpgrade(socket, 400, 'invalid path');
-    const request = new StandaloneRequest(head, socket);
+    const request = incomingMessage(head, socket);
     this.pipeline.accept(head, request, socket, asBuffer(result.rest), this.secure, (ws) => this.emit('connection', ws, request));
   }
 }
@@ -544,9 +581,24 @@ function movePending(from: Duplex, to: Duplex): void {
   to.once('close', releaseSlotOnClose);
 }
 
-/** A `Set` that stays empty, for `clientTracking: false`. */
-class NoopSet<T> extends Set<T> {
-  override add(): this {
-    return this;
-  }
+/**
+ * Standalone mode: the parsed request head as a real `http.IncomingMessage` on the socket, so
+ * hooks and 'connection' listeners get what they get in attached mode (`req.socket`,
+ * `req.headers`, `req.on`, ...). Its body is empty: an upgrade request has none.
+ */
+function incomingMessage(head: RequestHead, socket: Socket): IncomingMessage {
+  const request = new IncomingMessage(socket);
+  const raw: string[] = [];
+  for (const [name, value] of head.headers.entries()) raw.push(name, value);
+  request.method = head.method;
+  request.url = head.target;
+  request.httpVersion = head.version;
+  const [major, minor] = head.version.split('.');
+  request.httpVersionMajor = Number(major);
+  request.httpVersionMinor = Number(minor);
+  request.rawHeaders = raw;
+  request.headers = { ...head.headers.toObject() };
+  request.complete = true;
+  request.push(null);
+  return request;
 }

@@ -1,0 +1,243 @@
+/**
+ * `rfc6455/whatwg`: the WebSocket interface of the WHATWG WebSockets standard, as browsers and
+ * undici have it, over this library's Node.js client: an `EventTarget` firing `open`, `message`
+ * (`MessageEvent`, `data` a string, `Blob` or `ArrayBuffer` per `binaryType`, `'blob'` by default),
+ * `error` (a plain `Event`, as the standard says) and `close` (`CloseEvent`), the `on…` event
+ * handler attributes, `readyState`, `bufferedAmount`, `protocol`, `extensions`, `url`, and the
+ * standard's argument checks, thrown as `DOMException`s: the URL ("SyntaxError"), the subprotocols
+ * ("SyntaxError"), `close(code, reason)` ("InvalidAccessError" for a code other than 1000 or
+ * 3000–4999, "SyntaxError" for a reason over 123 bytes) and `send()` while connecting
+ * ("InvalidStateError"). Its state is the Node client's: it keeps only its event handlers, and
+ * nothing a peer sends can throw out of it.
+ */
+import { WebSocket as NodeWebSocket, type RawData } from '../node/index.js';
+
+/** `CloseEvent` init dictionary. */
+export interface CloseEventInit {
+  bubbles?: boolean;
+  cancelable?: boolean;
+  composed?: boolean;
+  wasClean?: boolean;
+  code?: number;
+  reason?: string;
+}
+
+/** The `close` event (Node 20 has no global `CloseEvent`). */
+export class CloseEvent extends Event {
+  readonly #wasClean: boolean;
+  readonly #code: number;
+  readonly #reason: string;
+  /** @param type - event type @param init - `wasClean`, `code`, `reason` */
+  constructor(type: string, init: CloseEventInit = {}) {
+    super(type, init);
+    this.#wasClean = init.wasClean ?? false;
+    this.#code = init.code ?? 0;
+    this.#reason = init.reason ?? '';
+  }
+  /** Whether the connection closed cleanly. */
+  get wasClean(): boolean {
+    return this.#wasClean;
+  }
+  /** The close code. */
+  get code(): number {
+    return this.#code;
+  }
+  /** The close reason. */
+  get reason(): string {
+    return this.#reason;
+  }
+}
+
+/** The `message` event: Node's global `MessageEvent`. */
+export const MessageEvent: typeof globalThis.MessageEvent = globalThis.MessageEvent;
+/** The `message` event type. */
+export type MessageEvent = globalThis.MessageEvent;
+
+type Handler = ((this: WebSocket, event: Event) => unknown) | null;
+const EVENT_TYPES = ['open', 'message', 'error', 'close'] as const;
+type EventType = (typeof EVENT_TYPES)[number];
+
+/** The WHATWG WebSocket. */
+export class WebSocket extends EventTarget {
+  /** readyState: connecting. */
+  static readonly CONNECTING = 0;
+  /** readyState: open. */
+  static readonly OPEN = 1;
+  /** readyState: closing. */
+  static readonly CLOSING = 2;
+  /** readyState: closed. */
+  static readonly CLOSED = 3;
+  /** readyState: connecting. */
+  declare readonly CONNECTING: 0;
+  /** readyState: open. */
+  declare readonly OPEN: 1;
+  /** readyState: closing. */
+  declare readonly CLOSING: 2;
+  /** readyState: closed. */
+  declare readonly CLOSED: 3;
+
+  readonly #ws: NodeWebSocket;
+  readonly #handlers: Partial<Record<EventType, Handler>> = {};
+
+  /**
+   * @param url - a `ws:`, `wss:`, `http:` or `https:` URL (the last two mean `ws:` and `wss:`)
+   * @param protocols - subprotocols to offer
+   * @throws {DOMException} "SyntaxError" for an invalid URL, scheme, fragment or subprotocol list
+   */
+  constructor(url: string | URL, protocols: string | readonly string[] = []) {
+    super();
+    // "Let urlRecord be the result of applying the URL parser to url with baseURL. If urlRecord is
+    // failure, then throw a "SyntaxError" DOMException."
+    let record: URL;
+    try {
+      record = new URL(String(url));
+    } catch {
+      throw new DOMException(`invalid URL: ${String(url)}`, 'SyntaxError');
+    }
+    // "If urlRecord's scheme is "http", then set urlRecord's scheme to "ws". Otherwise, if
+    // urlRecord's scheme is "https", set urlRecord's scheme to "wss". If urlRecord's scheme is not
+    // "ws" or "wss", then throw a "SyntaxError" DOMException."
+    if (record.protocol === 'http:') record = new URL(`ws:${record.href.slice(5)}`);
+    else if (record.protocol === 'https:') record = new URL(`wss:${record.href.slice(6)}`);
+    if (record.protocol !== 'ws:' && record.protocol !== 'wss:') throw new DOMException(`URL scheme must be ws: or wss:, got ${record.protocol}`, 'SyntaxError');
+    // "If urlRecord's fragment is non-null, then throw a "SyntaxError" DOMException."
+    if (record.hash !== '' || record.href.includes('#')) throw new DOMException('URL must not have a fragment', 'SyntaxError');
+    const list = typeof protocols === 'string' ? [protocols] : [...protocols];
+    // "If any of the values in protocols occur more than once or otherwise fail to match the
+    // requirements for elements that comprise the value of `Sec-WebSocket-Protocol` fields as
+    // defined by The WebSocket protocol, then throw a "SyntaxError" DOMException."
+    const seen = new Set<string>();
+    for (const protocol of list) {
+      if (typeof protocol !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(protocol) || seen.has(protocol)) {
+        throw new DOMException('an invalid or duplicated subprotocol was specified', 'SyntaxError');
+      }
+      seen.add(protocol);
+    }
+    const ws = new NodeWebSocket(record.href, list);
+    this.#ws = ws;
+    ws.binaryType = 'blob';
+    ws.on('open', () => this.dispatchEvent(new Event('open')));
+    ws.on('message', (data: RawData | Blob, isBinary: boolean) => {
+      const value = isBinary ? data : (data as Buffer).toString('utf8');
+      this.dispatchEvent(new MessageEvent('message', { data: value, origin: record.origin === 'null' ? `${record.protocol}//${record.host}` : record.origin }));
+    });
+    ws.on('error', () => this.dispatchEvent(new Event('error')));
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.dispatchEvent(new CloseEvent('close', { wasClean: ws.closeInfo?.wasClean ?? false, code, reason: reason.toString('utf8') }));
+    });
+  }
+
+  /** The URL, after parsing (`http:` as `ws:`). */
+  get url(): string {
+    return this.#ws.url;
+  }
+  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
+  get readyState(): number {
+    return this.#ws.readyState;
+  }
+  /** Bytes queued by `send` and not yet written. */
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+  /** The extensions the server selected. */
+  get extensions(): string {
+    return this.#ws.extensions;
+  }
+  /** The subprotocol the server selected, or ''. */
+  get protocol(): string {
+    return this.#ws.protocol;
+  }
+  /** `'blob'` (default) or `'arraybuffer'`; other values are ignored, as WebIDL enumerations are. */
+  get binaryType(): 'blob' | 'arraybuffer' {
+    return this.#ws.binaryType === 'arraybuffer' ? 'arraybuffer' : 'blob';
+  }
+  set binaryType(value: 'blob' | 'arraybuffer') {
+    if (value === 'blob' || value === 'arraybuffer') this.#ws.binaryType = value;
+  }
+
+  /**
+   * Send a message: text for a string, binary for a `Blob`, `ArrayBuffer` or view.
+   *
+   * @throws {DOMException} "InvalidStateError" while CONNECTING
+   */
+  send(data: string | Blob | ArrayBufferLike | ArrayBufferView): void {
+    // "If this's ready state is CONNECTING, then throw an "InvalidStateError" DOMException."
+    if (this.#ws.readyState === NodeWebSocket.CONNECTING) throw new DOMException('the WebSocket is still connecting', 'InvalidStateError');
+    if (this.#ws.readyState !== NodeWebSocket.OPEN) return;
+    this.#ws.send(data as string, { binary: typeof data !== 'string' });
+  }
+
+  /**
+   * Start the closing handshake (or abort the connection while CONNECTING).
+   *
+   * @throws {DOMException} "InvalidAccessError" for a code other than 1000 or 3000–4999; "SyntaxError" for a reason over 123 bytes
+   */
+  close(code?: number, reason?: string): void {
+    // "If code is present, but is neither an integer equal to 1000 nor an integer in the range
+    // 3000 to 4999, inclusive, throw an "InvalidAccessError" DOMException."
+    if (code !== undefined) {
+      code = Math.trunc(Number(code));
+      if (code !== 1000 && !(code >= 3000 && code <= 4999)) throw new DOMException(`invalid close code: ${code}`, 'InvalidAccessError');
+    }
+    // "If reasonBytes's length is greater than 123, then throw a "SyntaxError" DOMException."
+    if (reason !== undefined && Buffer.byteLength(String(reason)) > 123) throw new DOMException('close reason longer than 123 bytes', 'SyntaxError');
+    const state = this.#ws.readyState;
+    if (state === NodeWebSocket.CLOSING || state === NodeWebSocket.CLOSED) return;
+    // While connecting this fails the connection ('error', then 'close' with 1006), as the standard says.
+    void this.#ws.close(code, reason === undefined ? undefined : String(reason));
+  }
+
+  #attribute(type: EventType): Handler {
+    return this.#handlers[type] ?? null;
+  }
+
+  #setAttribute(type: EventType, handler: Handler): void {
+    const had = type in this.#handlers;
+    this.#handlers[type] = typeof handler === 'function' ? handler : null;
+    // An event handler is one listener, registered when it is first set (its place in the order).
+    if (!had) this.addEventListener(type, (event) => this.#handlers[type]?.call(this, event));
+  }
+
+  /** Event handler attribute. */
+  get onopen(): Handler {
+    return this.#attribute('open');
+  }
+  set onopen(handler: Handler) {
+    this.#setAttribute('open', handler);
+  }
+  /** Event handler attribute. */
+  get onmessage(): Handler {
+    return this.#attribute('message');
+  }
+  set onmessage(handler: Handler) {
+    this.#setAttribute('message', handler);
+  }
+  /** Event handler attribute. */
+  get onerror(): Handler {
+    return this.#attribute('error');
+  }
+  set onerror(handler: Handler) {
+    this.#setAttribute('error', handler);
+  }
+  /** Event handler attribute. */
+  get onclose(): Handler {
+    return this.#attribute('close');
+  }
+  set onclose(handler: Handler) {
+    this.#setAttribute('close', handler);
+  }
+}
+
+for (const [name, value] of [
+  ['CONNECTING', 0],
+  ['OPEN', 1],
+  ['CLOSING', 2],
+  ['CLOSED', 3],
+] as const) {
+  Object.defineProperty(WebSocket, name, { value, enumerable: true, writable: false, configurable: false });
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true, writable: false, configurable: false });
+}
+for (const name of ['url', 'readyState', 'bufferedAmount', 'extensions', 'protocol', 'binaryType', 'onopen', 'onmessage', 'onerror', 'onclose']) {
+  const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name)!;
+  Object.defineProperty(WebSocket.prototype, name, { ...descriptor, enumerable: true });
+}

@@ -1,0 +1,682 @@
+// ws code that must run unchanged after switching the import (issue 11): argument forms, options,
+// events, objects, constants, error classes, ws's WHATWG emulation, createWebSocketStream, the
+// maxBufferedAmount defect and the defaults ws peers rely on. Real ws peers where it matters.
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, createServer, IncomingMessage, type Server } from 'node:http';
+import { type LookupFunction, connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import WsLib, { WebSocketServer as WsServer } from 'ws';
+import WebSocket, {
+  createWebSocketStream,
+  DEFAULT_MAX_PAYLOAD,
+  ErrorCode,
+  type ServerOptions,
+  WebSocketError,
+  WebSocketServer,
+} from '../../src/index.js';
+import { next, openClient, startServer } from '../helpers/node.js';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function echo(options: Omit<ServerOptions, 'port'> = {}) {
+  const started = await startServer(options);
+  started.wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  cleanups.push(() => started.wss.close());
+  return started;
+}
+
+async function wsServer(options: ConstructorParameters<typeof WsServer>[0] = {}): Promise<{ wss: WsServer; url: string }> {
+  const wss = new WsServer({ port: 0, host: '127.0.0.1', ...options });
+  await once(wss, 'listening');
+  cleanups.push(() => new Promise((resolve) => wss.close(resolve)));
+  return { wss, url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}` };
+}
+
+async function httpServer(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+describe('module shape and objects', () => {
+  it('default export is the class, with ws root properties', () => {
+    expect(WebSocket.WebSocket).toBe(WebSocket);
+    expect(WebSocket.Server).toBe(WebSocketServer);
+    expect(WebSocket.WebSocketServer).toBe(WebSocketServer);
+    expect(WebSocket.createWebSocketStream).toBe(createWebSocketStream);
+  });
+
+  it('constants are read-only on the class and the prototype; attributes are enumerable prototype accessors', () => {
+    for (const [name, value] of [['CONNECTING', 0], ['OPEN', 1], ['CLOSING', 2], ['CLOSED', 3]] as const) {
+      for (const target of [WebSocket, WebSocket.prototype]) {
+        const descriptor = Object.getOwnPropertyDescriptor(target, name)!;
+        expect([descriptor.value, descriptor.writable, descriptor.enumerable]).toEqual([value, false, true]);
+      }
+    }
+    for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'protocol', 'readyState', 'url', 'isPaused', 'onopen', 'onmessage', 'onclose', 'onerror']) {
+      const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name)!;
+      expect(descriptor.enumerable, name).toBe(true);
+      expect(typeof descriptor.get, name).toBe('function');
+    }
+  });
+
+  it('throws the built-in error classes, with the stable code', () => {
+    const url = () => new WebSocket('not a url');
+    expect(url).toThrow(SyntaxError);
+    expect(() => new WebSocket('ftp://127.0.0.1/')).toThrow(SyntaxError);
+    expect(() => new WebSocket('ws://127.0.0.1:1/', ['a b'])).toThrow(SyntaxError);
+    expect(() => new WebSocket('ws://127.0.0.1:1/', ['a', 'a'])).toThrow(SyntaxError);
+    expect(() => new WebSocket('ws://127.0.0.1:1/', { protocolVersion: 9 as 8 })).toThrow(RangeError);
+    try {
+      url();
+    } catch (error) {
+      expect((error as WebSocketError).code).toBe(ErrorCode.InvalidArgument);
+      expect(error instanceof WebSocketError).toBe(true);
+    }
+    expect(new Error('x') instanceof WebSocketError).toBe(false);
+  });
+
+  it('binaryType takes ws values and blob, and ignores others', () => {
+    const ws = new WebSocket('ws://127.0.0.1:1/');
+    ws.on('error', () => undefined);
+    for (const value of ['arraybuffer', 'fragments', 'blob', 'nodebuffer'] as const) {
+      ws.binaryType = value;
+      expect(ws.binaryType).toBe(value);
+    }
+    ws.binaryType = 'arraybuffer';
+    ws.binaryType = 'bogus' as 'blob';
+    expect(ws.binaryType).toBe('arraybuffer');
+    ws.terminate();
+  });
+});
+
+describe('arguments ws users pass', () => {
+  it('send(number), send() with no data, falsy values, arrays; isPaused', async () => {
+    const { url } = await echo();
+    const ws = await openClient(url);
+    cleanups.push(() => ws.terminate());
+    const got: [string, boolean][] = [];
+    ws.on('message', (data, isBinary) => got.push([String(data), isBinary]));
+    ws.send(42);
+    ws.send();
+    ws.send('');
+    ws.send(null);
+    ws.send([104, 105]);
+    await new Promise<void>((resolve) => ws.send('end', () => resolve()));
+    while (got.length < 6) await next(ws, 'message');
+    expect(got).toEqual([
+      ['42', false],
+      ['', true],
+      ['', false],
+      ['', true],
+      ['hi', true],
+      ['end', false],
+    ]);
+    expect(ws.isPaused).toBe(false);
+    ws.pause();
+    expect(ws.isPaused).toBe(true);
+    ws.resume();
+  });
+
+  it('Blob payloads are sent in order with what follows them', async () => {
+    const { url } = await echo();
+    const ws = await openClient(url);
+    cleanups.push(() => ws.terminate());
+    const got: string[] = [];
+    ws.on('message', (data) => got.push(String(data)));
+    let called = 0;
+    ws.send(new Blob(['one']), () => called++);
+    ws.send('two', () => called++);
+    ws.send(new Blob(['three']), () => called++);
+    while (got.length < 3) await next(ws, 'message');
+    expect(got).toEqual(['one', 'two', 'three']);
+    expect(called).toBe(3);
+  });
+
+  it('ping(cb), ping(data, cb), ping(data, mask, cb), pong(cb): every callback is called', async () => {
+    const { url } = await echo();
+    const ws = await openClient(url);
+    cleanups.push(() => ws.terminate());
+    const results = await Promise.all([
+      new Promise((resolve) => ws.ping((error?: Error) => resolve(error ?? 'ok'))),
+      new Promise((resolve) => ws.ping('a', (error?: Error) => resolve(error ?? 'ok'))),
+      new Promise((resolve) => ws.ping(Buffer.from('b'), true, (error?: Error) => resolve(error ?? 'ok'))),
+      new Promise((resolve) => ws.ping(7, undefined, (error?: Error) => resolve(error ?? 'ok'))),
+      new Promise((resolve) => ws.pong((error?: Error) => resolve(error ?? 'ok'))),
+    ]);
+    expect(results).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(() => ws.ping(Buffer.alloc(126))).toThrow(RangeError);
+  });
+
+  it('close() without a code sends no status: a ws peer sees 1005', async () => {
+    const { wss, url } = await wsServer();
+    const seen = new Promise<number>((resolve) => wss.on('connection', (peer) => peer.on('close', (code) => resolve(code))));
+    const ws = await openClient(url);
+    const closed = next<[number]>(ws, 'close');
+    void ws.close();
+    expect(await seen).toBe(1005);
+    const [code] = await closed;
+    expect(code).toBe(1005);
+  });
+
+  it("the peer's close code and reason are echoed", async () => {
+    const { wss, url } = await wsServer();
+    const echoed = new Promise<[number, string]>((resolve) =>
+      wss.on('connection', (peer) => {
+        peer.on('close', (code, reason) => resolve([code, reason.toString()]));
+        peer.close(4001, 'bye now');
+      }),
+    );
+    const ws = await openClient(url);
+    const [code, reason] = await next<[number, Buffer]>(ws, 'close');
+    expect([code, reason.toString()]).toEqual([4001, 'bye now']);
+    expect(await echoed).toEqual([4001, 'bye now']);
+  });
+
+  it('close codes and reasons are checked with TypeError and RangeError', async () => {
+    const { url } = await echo();
+    const ws = await openClient(url);
+    cleanups.push(() => ws.terminate());
+    expect(() => ws.close(1005)).toThrow(TypeError);
+    expect(() => ws.close('1000' as unknown as number)).toThrow(TypeError);
+    expect(() => ws.close(1000, 'x'.repeat(124))).toThrow(RangeError);
+  });
+});
+
+describe('binaryType and the WHATWG emulation', () => {
+  it('delivers binary as Buffer, ArrayBuffer, Buffer[] or Blob', async () => {
+    const { url } = await echo();
+    const ws = await openClient(url);
+    cleanups.push(() => ws.terminate());
+    const kinds: string[] = [];
+    for (const type of ['nodebuffer', 'arraybuffer', 'fragments', 'blob'] as const) {
+      ws.binaryType = type;
+      ws.send(Buffer.from([1, 2, 3]));
+      const [data] = await next<[unknown]>(ws, 'message');
+      kinds.push(Buffer.isBuffer(data) ? 'Buffer' : data instanceof ArrayBuffer ? 'ArrayBuffer' : Array.isArray(data) ? 'Buffer[]' : data instanceof Blob ? 'Blob' : typeof data);
+      if (data instanceof Blob) expect([...new Uint8Array(await data.arrayBuffer())]).toEqual([1, 2, 3]);
+    }
+    expect(kinds).toEqual(['Buffer', 'ArrayBuffer', 'Buffer[]', 'Blob']);
+  });
+
+  it('onopen/onmessage/onclose/onerror and addEventListener get event objects', async () => {
+    const { url } = await echo();
+    const ws = new WebSocket(url);
+    const events: unknown[] = [];
+    ws.onopen = function (event) {
+      events.push([event.type, event.target === ws, this === ws]);
+      ws.send('text');
+    };
+    const onMessage = (event: { type: string; data: unknown; target: unknown }) => {
+      events.push([event.type, event.data, event.target === ws]);
+      void ws.close(4000, 'done');
+    };
+    ws.addEventListener('message', onMessage);
+    ws.addEventListener('message', onMessage); // the same listener is added once
+    expect(ws.listenerCount('message')).toBe(1);
+    let handled = 0;
+    ws.addEventListener('message', { handleEvent: () => handled++ }, { once: true });
+    ws.onerror = () => events.push('error');
+    const closed = new Promise<void>((resolve) => {
+      ws.onclose = (event) => {
+        events.push([event.type, event.code, event.reason, event.wasClean]);
+        resolve();
+      };
+    });
+    expect(typeof ws.onclose).toBe('function');
+    await closed;
+    expect(events).toEqual([
+      ['open', true, true],
+      ['message', 'text', true],
+      ['close', 4000, 'done', true],
+    ]);
+    expect(handled).toBe(1);
+    ws.onmessage = null;
+    ws.removeEventListener('message', onMessage);
+    expect(ws.listenerCount('message')).toBe(0);
+  });
+
+  it('onerror receives an ErrorEvent-shaped object', async () => {
+    const server = createNetServer((socket) => socket.destroy());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as { port: number }).port}`);
+    const [event] = await new Promise<[{ type: string; message: string; error: Error }]>((resolve) => {
+      ws.onerror = (e) => resolve([e]);
+    });
+    expect(event.type).toBe('error');
+    expect(event.error).toBeInstanceOf(Error);
+    expect(event.message).toBe(event.error.message);
+    expect((event.error as WebSocketError).code).toBe(ErrorCode.ConnectionFailed);
+    expect(((event.error as Error & { cause?: { code?: string } }).cause)?.code).toBe('ECONNRESET');
+  });
+});
+
+describe('client options and events', () => {
+  it("'upgrade' gives the 101 response (Set-Cookie readable); auth from the URL becomes Authorization", async () => {
+    const { wss, url } = await echo();
+    wss.on('headers', (headers) => headers.push('Set-Cookie: session=1'));
+    let authorization: string | undefined;
+    wss.on('connection', (_ws, req) => {
+      authorization = req.headers.authorization;
+    });
+    const ws = new WebSocket(url.replace('ws://', 'ws://user:p%40ss@'));
+    cleanups.push(() => ws.terminate());
+    const upgraded = next<[IncomingMessage]>(ws, 'upgrade');
+    const opened = next(ws, 'open');
+    const [response] = await upgraded;
+    expect(response.statusCode).toBe(101);
+    expect(response.headers['set-cookie']).toEqual(['session=1']);
+    await opened;
+    expect(authorization).toBe(`Basic ${Buffer.from('user:p@ss').toString('base64')}`);
+  });
+
+  it("'unexpected-response' gives (req, res) with a readable body, and no 'error' follows", async () => {
+    const { port } = await httpServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'text/plain', 'x-why': 'policy' });
+      res.end('go away');
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    const errors: Error[] = [];
+    ws.on('error', (error) => errors.push(error));
+    const closed = next<[number]>(ws, 'close');
+    const [request, response] = await next<[{ method: string; path: string }, IncomingMessage]>(ws, 'unexpected-response');
+    expect([request.method, request.path]).toEqual(['GET', '/']);
+    expect([response.statusCode, response.headers['x-why']]).toEqual([403, 'policy']);
+    let body = '';
+    for await (const chunk of response) body += String(chunk);
+    expect(body).toBe('go away');
+    const [code] = await closed;
+    expect(code).toBe(1006);
+    expect(errors).toEqual([]);
+  });
+
+  it('without an unexpected-response listener, a rejection is an error with the status', async () => {
+    const { port } = await httpServer((_req, res) => {
+      res.writeHead(401);
+      res.end('no');
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    const [error] = await next<[WebSocketError & { status: number }]>(ws, 'error');
+    expect([error.code, error.status]).toEqual([ErrorCode.HandshakeRejected, 401]);
+  });
+
+  it('accepts the request options ws passes to Node: agent, family, lookup, localAddress, timeout, generateMask, maxBufferedChunks, a Host header', async () => {
+    const { wss, url } = await echo();
+    let host: string | undefined;
+    wss.on('connection', (_ws, req) => {
+      host = req.headers.host;
+    });
+    let looked = 0;
+    const fakeLookup: LookupFunction = (_host, options, callback) => {
+      looked++;
+      const reply = callback as unknown as (...args: unknown[]) => void;
+      if ((options as { all?: boolean }).all === true) reply(null, [{ address: '127.0.0.1', family: 4 }]);
+      else reply(null, '127.0.0.1', 4);
+    };
+    const ws = await openClient(url, [], {
+      agent: new Agent(),
+      family: 4,
+      localAddress: '127.0.0.1',
+      lookup: fakeLookup,
+      timeout: 1000,
+      generateMask: () => undefined,
+      maxBufferedChunks: 10,
+      maxPendingAutoPongs: 10,
+      allowSynchronousEvents: false,
+      headers: { Host: 'custom.example' },
+      origin: 'http://custom.example',
+    });
+    ws.terminate();
+    expect(host).toBe('custom.example');
+    const byName = await openClient(url.replace('127.0.0.1', 'name.invalid'), [], { lookup: fakeLookup });
+    byName.terminate();
+    expect(looked).toBeGreaterThan(0);
+
+  });
+
+  it('createConnection makes the socket and finishRequest sends the request', async () => {
+    const { wss, url } = await echo();
+    let extra: string | undefined;
+    wss.on('connection', (_ws, req) => {
+      extra = req.headers['x-extra'] as string;
+    });
+    let made = 0;
+    const port = Number(new URL(url).port);
+    const ws = await openClient(url, [], {
+      createConnection: () => {
+        made++;
+        return netConnect(port, '127.0.0.1');
+      },
+      finishRequest: (request, websocket) => {
+        expect(websocket).toBeInstanceOf(WebSocket);
+        request.setHeader('X-Extra', 'yes');
+        request.end();
+      },
+    });
+    ws.terminate();
+    expect([made, extra]).toEqual([1, 'yes']);
+  });
+
+  it('followRedirects with a redirect event; Authorization and Cookie are dropped on a host change', async () => {
+    const { wss, url } = await echo();
+    let seen: Record<string, unknown> = {};
+    wss.on('connection', (_ws, req) => {
+      seen = { authorization: req.headers.authorization, cookie: req.headers.cookie, url: req.url };
+    });
+    const target = url.replace('127.0.0.1', 'localhost');
+    const { port } = await httpServer((_req, res) => {
+      res.writeHead(302, { location: `${target}/next` });
+      res.end();
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { followRedirects: true, headers: { Authorization: 'Bearer x', Cookie: 'a=1' } });
+    const redirects: string[] = [];
+    // With a 'redirect' listener the headers are the application's business: kept.
+    ws.once('redirect', (location: string) => redirects.push(location));
+    await next(ws, 'open');
+    expect(redirects).toEqual([`${target}/next`]);
+    expect(ws.url).toBe(`${target}/next`);
+    expect(seen).toEqual({ authorization: 'Bearer x', cookie: 'a=1', url: '/next' });
+    ws.terminate();
+    const quiet = new WebSocket(`ws://127.0.0.1:${port}/`, { followRedirects: true, headers: { Authorization: 'Bearer x', Cookie: 'a=1' } });
+    await next(quiet, 'open');
+    expect(seen).toEqual({ authorization: undefined, cookie: undefined, url: '/next' });
+    quiet.terminate();
+    const limited = new WebSocket(`ws://127.0.0.1:${port}/`, { followRedirects: true, maxRedirects: 0 });
+    const [error] = await next<[Error]>(limited, 'error');
+    expect(error.message).toMatch(/redirects/);
+  });
+
+  it('ws+unix: URLs connect over a Unix domain socket', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rfc6455-'));
+    const path = join(dir, 'ws.sock');
+    const server = createServer();
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws, req) => ws.send(`path ${req.url}`));
+    server.listen(path);
+    await once(server, 'listening');
+    cleanups.push(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    cleanups.push(() => wss.close());
+    const ws = new WebSocket(`ws+unix:${path}:/chat?x=1`);
+    const [data] = await next<[Buffer]>(ws, 'message');
+    expect(String(data)).toBe('path /chat?x=1');
+    ws.terminate();
+  });
+
+  it('protocolVersion 8 against ws and against our server', async () => {
+    const { url } = await echo();
+    const ours = await openClient(url, [], { protocolVersion: 8 });
+    ours.terminate();
+    const { wss, url: wsUrl } = await wsServer();
+    const version = new Promise<string | undefined>((resolve) => wss.on('connection', (_peer, req) => resolve(req.headers['sec-websocket-version'])));
+    const client = await openClient(wsUrl, [], { protocolVersion: 8 });
+    expect(await version).toBe('8');
+    client.terminate();
+    const wsClient = new WsLib(url, { protocolVersion: 8 });
+    await once(wsClient, 'open');
+    wsClient.terminate();
+  });
+
+  it("ws's perMessageDeflate form (its README example) is accepted and negotiates", async () => {
+    const perMessageDeflate = {
+      zlibDeflateOptions: { chunkSize: 1024, memLevel: 7, level: 3 },
+      zlibInflateOptions: { chunkSize: 10 * 1024 },
+      clientNoContextTakeover: true,
+      serverNoContextTakeover: true,
+      serverMaxWindowBits: 10,
+      concurrencyLimit: 10,
+      threshold: 1024,
+    };
+    const { url } = await echo({ perMessageDeflate });
+    const ws = await openClient(url, [], { perMessageDeflate: { clientMaxWindowBits: true, zlibDeflateOptions: { level: 1 } } });
+    expect(ws.extensions).toContain('permessage-deflate');
+    ws.send('x'.repeat(5000));
+    const [data] = await next<[Buffer]>(ws, 'message');
+    expect(data.length).toBe(5000);
+    ws.terminate();
+  });
+});
+
+describe('every option ws documents is accepted', () => {
+  it('client: ws 8.23 option names (with values ws accepts) never throw at construction', () => {
+    const options = {
+      allowSynchronousEvents: true,
+      autoPong: true,
+      closeTimeout: 30000,
+      finishRequest: (request: { end(): void }) => request.end(),
+      followRedirects: false,
+      generateMask: () => undefined,
+      handshakeTimeout: 1000,
+      maxBufferedChunks: 262144,
+      maxFragments: 16384,
+      maxPayload: 100 * 1024 * 1024,
+      maxPendingAutoPongs: 60,
+      maxRedirects: 10,
+      origin: 'http://127.0.0.1',
+      perMessageDeflate: { clientMaxWindowBits: true, zlibDeflateOptions: { level: 1 }, zlibInflateOptions: {}, threshold: 0, concurrencyLimit: 10 },
+      protocolVersion: 13 as const,
+      skipUTF8Validation: false,
+      agent: undefined,
+      auth: 'a:b',
+      family: 4,
+      localAddress: '127.0.0.1',
+      headers: { 'X-A': 'b' },
+      timeout: 1000,
+      rejectUnauthorized: true,
+      signal: new AbortController().signal,
+      setHost: true,
+    };
+    const ws = new WebSocket('ws://127.0.0.1:1/', options);
+    ws.on('error', () => undefined);
+    ws.terminate();
+  });
+
+  it('server: ws 8.23 option names never throw at construction', () => {
+    const wss = new WebSocketServer({
+      allowSynchronousEvents: true,
+      autoPong: true,
+      backlog: 511,
+      clientTracking: true,
+      closeTimeout: 30000,
+      handleProtocols: () => false,
+      maxBufferedChunks: 262144,
+      maxFragments: 16384,
+      maxPayload: 100 * 1024 * 1024,
+      maxPendingAutoPongs: 60,
+      noServer: true,
+      path: '/x',
+      perMessageDeflate: { serverMaxWindowBits: 10, clientMaxWindowBits: true, zlibDeflateOptions: { memLevel: 7 }, zlibInflateOptions: { chunkSize: 1024 } },
+      skipUTF8Validation: false,
+      verifyClient: () => true,
+      WebSocket,
+    });
+    expect(wss.options.path).toBe('/x');
+  });
+});
+
+describe('server options and objects', () => {
+  it('standalone mode hands hooks and listeners a real http.IncomingMessage', async () => {
+    let verified: unknown;
+    let chosen: unknown;
+    const { wss, url } = await startServer({
+      verifyClient: (info: { req: IncomingMessage }) => {
+        verified = info.req;
+        return true;
+      },
+      handleProtocols: (protocols, req) => {
+        chosen = req;
+        return [...protocols][0] ?? false;
+      },
+    });
+    cleanups.push(() => wss.close());
+    const connected = next<[WebSocket, IncomingMessage]>(wss, 'connection');
+    const ws = await openClient(`${url}/path?q=1`, ['chat'], { headers: { 'X-Forwarded-For': '10.0.0.1, 10.0.0.2' } });
+    const [, req] = await connected;
+    expect(req).toBeInstanceOf(IncomingMessage);
+    expect(verified).toBe(req);
+    expect(chosen).toBe(req);
+    expect(req.socket.remoteAddress).toBe('127.0.0.1');
+    expect(req.connection).toBe(req.socket);
+    expect(Object.getPrototypeOf(req.headers)).toBe(Object.prototype);
+    expect((req.headers['x-forwarded-for'] as string).split(',')[0]!.trim()).toBe('10.0.0.1');
+    expect([req.method, req.url, req.httpVersion]).toEqual(['GET', '/path?q=1', '1.1']);
+    expect(typeof req.on).toBe('function');
+    ws.terminate();
+  });
+
+  it('clientTracking false leaves clients undefined; wss.options has ws defaults', async () => {
+    const { wss } = await startServer({ clientTracking: false });
+    cleanups.push(() => wss.close());
+    expect(wss.clients).toBeUndefined();
+    expect(wss.options.clientTracking).toBe(false);
+    expect(wss.options.port).toBe(0);
+    expect(wss.options.maxPayload).toBe(100 * 1024 * 1024);
+    const tracked = new WebSocketServer({ noServer: true });
+    expect(tracked.clients).toBeInstanceOf(Set);
+    expect(tracked.options.noServer).toBe(true);
+  });
+
+  it("'wsClientError' gets invalid requests, and the listener owns the socket", async () => {
+    const { wss, port } = await startServer();
+    cleanups.push(() => wss.close());
+    const seen = next<[Error & { status: number }, Socket, IncomingMessage]>(wss, 'wsClientError');
+    const socket = netConnect(port, '127.0.0.1');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: bad\r\n\r\n');
+    const [error, raw, req] = await seen;
+    expect(error.status).toBe(400);
+    expect(req.headers['sec-websocket-key']).toBe('bad');
+    raw.end('HTTP/1.1 418 Teapot\r\n\r\n');
+    const [answer] = await next<[Buffer]>(socket, 'data');
+    expect(String(answer)).toMatch(/^HTTP\/1\.1 418/);
+    socket.destroy();
+  });
+
+  it('the WebSocket option makes connections with a custom class', async () => {
+    class Tracked extends WebSocket {
+      isAlive = true;
+    }
+    const { wss, url } = await startServer({ WebSocket: Tracked });
+    cleanups.push(() => wss.close());
+    const connected = next<[WebSocket]>(wss, 'connection');
+    const ws = await openClient(url);
+    const [server] = await connected;
+    expect(server).toBeInstanceOf(Tracked);
+    expect((server as Tracked).isAlive).toBe(true);
+    ws.terminate();
+    expect(() => new WebSocketServer({ noServer: true, WebSocket: Object as unknown as typeof WebSocket })).toThrow(TypeError);
+  });
+
+  it('autoPong: false leaves pings to the application; skipUTF8Validation accepts invalid text', async () => {
+    const { wss, url } = await startServer({ autoPong: false, skipUTF8Validation: true });
+    cleanups.push(() => wss.close());
+    const serverSide = next<[WebSocket]>(wss, 'connection');
+    const client = new WsLib(url);
+    await once(client, 'open');
+    const [server] = await serverSide;
+    const pinged = next(server, 'ping');
+    let ponged = false;
+    client.on('pong', () => {
+      ponged = true;
+    });
+    client.ping('x');
+    await pinged;
+    const message = next<[Buffer, boolean]>(server, 'message');
+    client.send(Buffer.from([0xff, 0xfe]), { binary: false });
+    const [data, isBinary] = await message;
+    expect([[...data], isBinary]).toEqual([[0xff, 0xfe], false]);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(ponged).toBe(false);
+    client.terminate();
+  });
+
+  it('accepts Sec-WebSocket-Version 8 from a raw client', async () => {
+    const { wss, port } = await startServer();
+    cleanups.push(() => wss.close());
+    const socket = netConnect(port, '127.0.0.1');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    const [answer] = await next<[Buffer]>(socket, 'data');
+    expect(String(answer)).toMatch(/^HTTP\/1\.1 101/);
+    socket.destroy();
+  });
+});
+
+describe('createWebSocketStream', () => {
+  it('is a Duplex with ws semantics: chunks are messages, end closes', async () => {
+    const { url } = await echo();
+    const ws = new WebSocket(url);
+    const duplex = createWebSocketStream(ws, { encoding: 'utf8' });
+    duplex.write('hello'); // written while connecting: sent once open
+    const [chunk] = await next<[string]>(duplex, 'data');
+    expect(chunk).toBe('hello');
+    duplex.end();
+    await next(duplex, 'close');
+    expect(ws.readyState).toBe(WebSocket.CLOSED);
+  });
+
+  it('destroy terminates the WebSocket', async () => {
+    const { url } = await echo();
+    const ws = await openClient(url);
+    const duplex = createWebSocketStream(ws);
+    duplex.destroy();
+    const [code] = await next<[number]>(ws, 'close');
+    expect(code).toBe(1006);
+  });
+});
+
+describe('limits ws peers rely on', () => {
+  it('maxPayload defaults to 100 MiB, as in ws', () => {
+    expect(DEFAULT_MAX_PAYLOAD).toBe(100 * 1024 * 1024);
+  });
+
+  it('one send larger than maxBufferedAmount to a reading peer goes out whole, and its callback reports success', async () => {
+    const { wss, url } = await startServer({ maxBufferedAmount: 256 * 1024 });
+    cleanups.push(() => wss.close());
+    const payload = Buffer.alloc(8 * 1024 * 1024, 1);
+    const outcome = new Promise<unknown>((resolve) => wss.on('connection', (ws) => ws.send(payload, (error) => resolve(error ?? 'ok'))));
+    const client = new WsLib(url);
+    const [data] = (await once(client, 'message')) as [Buffer];
+    expect(data.length).toBe(payload.length);
+    expect(await outcome).toBe('ok');
+    expect(client.readyState).toBe(WsLib.OPEN);
+    client.terminate();
+  });
+
+  it('a peer that does not read is still cut, and the callbacks say so', async () => {
+    const { wss, url } = await startServer({ maxBufferedAmount: 256 * 1024, highWaterMark: 64 * 1024 });
+    cleanups.push(() => wss.close());
+    const errors: string[] = [];
+    const done = new Promise<void>((resolve) =>
+      wss.on('connection', (ws) => {
+        ws.on('error', (error) => errors.push((error as WebSocketError).code));
+        const chunk = Buffer.alloc(512 * 1024);
+        const pump = () => {
+          if (ws.readyState !== WebSocket.OPEN) return resolve();
+          ws.send(chunk, (error) => {
+            if (error) errors.push(`callback:${(error as WebSocketError).code ?? error.message}`);
+          });
+          setTimeout(pump, 5);
+        };
+        pump();
+      }),
+    );
+    const client = new WsLib(url);
+    await once(client, 'open');
+    (client as unknown as { _socket: Socket })._socket.pause();
+    await done;
+    expect(errors).toContain(ErrorCode.BufferLimit);
+    expect(errors.some((e) => e.startsWith('callback:'))).toBe(true);
+    client.terminate();
+  });
+});
