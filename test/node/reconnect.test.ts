@@ -324,6 +324,24 @@ describe('ReconnectingWebSocket', () => {
   });
 
   it('leaves no timer armed after close(), whether waiting, connecting or open', async () => {
+    // Every timer made during the test is tracked, the unref'd ones (heartbeat, close, stall) too:
+    // Node's count of active resources does not see those.
+    const made: NodeJS.Timeout[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      const timer = realSetTimeout(...args);
+      made.push(timer);
+      return timer;
+    }) as typeof setTimeout;
+    try {
+      await timersCheck();
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    const armed = made.filter((t) => (t as unknown as { _destroyed: boolean })._destroyed !== true);
+    expect(armed).toEqual([]);
+  });
+  async function timersCheck(): Promise<void> {
     await sleep(20);
     const baseline = activeTimers();
     const port = await freePort();
@@ -348,7 +366,7 @@ describe('ReconnectingWebSocket', () => {
     expect(activeTimers()).toBe(baseline);
     // 'close' came once each, and a second close() is harmless.
     await expect(open.close()).resolves.toMatchObject({ code: 1000, wasClean: true });
-  });
+  }
 });
 
 describe('reconnect() loop', () => {
