@@ -27,6 +27,7 @@ import {
 import type { Connection, DropReason, TopicHub } from '../connection/connection.js';
 import type { ResolvedDeflateConfig } from '../connection/deflate-options.js';
 import { SharedDeflate } from '../connection/shared-deflate.js';
+import { asBuffer } from '../platform.js';
 
 /** Settings of a server's topics. */
 export interface PublisherSettings {
@@ -265,7 +266,7 @@ export class Publisher implements BackplaneSink, TopicHub {
         connection.sendPublished(key, null, deflate, bytes, binary);
         continue;
       }
-      connection.sendPublished(key, (plain ??= prepareFrame(bytes, binary)), null, bytes, binary);
+      connection.sendPublished(key, (plain ??= asNodeFrame(prepareFrame(bytes, binary))), null, bytes, binary);
     }
     if (closing !== null) {
       for (const connection of closing) {
@@ -288,4 +289,9 @@ function userTopicsOf(topics: Set<string>): number {
   let n = topics.size;
   for (const key of topics) if (isUserKey(key)) n--;
   return n;
+}
+
+/** The frame with Buffer views of its chunks, made once: sockets take Buffers without converting each write. */
+function asNodeFrame(frame: PreparedFrame): PreparedFrame {
+  return { ...frame, chunks: frame.chunks.map((chunk) => asBuffer(chunk)) };
 }
