@@ -52,7 +52,8 @@ export class MessageAssembler {
   private readonly isUtf8: ((bytes: Uint8Array) => boolean) | null;
   private readonly messageRsv: number;
   private readonly checkUtf8: boolean;
-  private readonly utf8 = new Utf8Validator();
+  /** The incremental validator, made when a text message first needs it (an idle connection holds none). */
+  private utf8: Utf8Validator | null = null;
 
   /** Opcode of the message in progress (Text or Binary), or -1 between messages. */
   private messageOpcode = -1;
@@ -144,7 +145,7 @@ export class MessageAssembler {
    */
   frameEnd(): Message | WebSocketError | null {
     if (!this.frameFin) return null;
-    if (this.validateText && !this.utf8.isComplete()) {
+    if (this.validateText && this.utf8 !== null && !this.utf8.isComplete()) {
       return new WebSocketError(ErrorCode.InvalidUtf8, 'invalid UTF-8 in text message');
     }
     const message: Message = {
@@ -169,7 +170,7 @@ export class MessageAssembler {
     this.tail = null;
     this.tailLength = 0;
     this.retained = 0;
-    this.utf8.reset();
+    this.utf8?.reset();
   }
 
   /**
@@ -182,13 +183,14 @@ export class MessageAssembler {
   private validatePiece(piece: Uint8Array): boolean {
     const fast = this.isUtf8;
     const length = piece.length;
-    if (fast === null || length < 64) return this.utf8.write(piece);
+    const utf8 = (this.utf8 ??= new Utf8Validator());
+    if (fast === null || length < 64) return utf8.write(piece);
     let start = 0;
-    while (!this.utf8.isComplete() && start < length && start < 3) {
-      if (!this.utf8.write(piece.subarray(start, start + 1))) return false;
+    while (!utf8.isComplete() && start < length && start < 3) {
+      if (!utf8.write(piece.subarray(start, start + 1))) return false;
       start++;
     }
-    if (!this.utf8.isComplete()) return this.utf8.write(piece.subarray(start));
+    if (!utf8.isComplete()) return utf8.write(piece.subarray(start));
     // Back up over at most 3 continuation bytes to the last lead byte; if its sequence is not
     // complete within the piece, it goes to the incremental validator.
     let end = length;
@@ -198,7 +200,7 @@ export class MessageAssembler {
     const needed = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
     if (length - back < needed) end = back;
     if (!fast(start === 0 && end === length ? piece : piece.subarray(start, end))) return false;
-    return end === length || this.utf8.write(piece.subarray(end));
+    return end === length || utf8.write(piece.subarray(end));
   }
 
   private keep(piece: Uint8Array): void {

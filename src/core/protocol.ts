@@ -61,6 +61,15 @@ export interface ClosedEvent {
 /** Everything {@link Protocol.eventsReceived} can report. */
 export type ProtocolEvent = Message | PingEvent | PongEvent | CloseFrameEvent | FailureEvent | ClosedEvent;
 
+const serverEncoders = new WeakMap<Allocate, FrameEncoder>();
+
+/** The shared unmasked encoder for `allocate`. */
+function serverEncoderFor(allocate: Allocate): FrameEncoder {
+  let encoder = serverEncoders.get(allocate);
+  if (encoder === undefined) serverEncoders.set(allocate, (encoder = new FrameEncoder(null, allocate)));
+  return encoder;
+}
+
 /** Settings of a {@link Protocol}. Every limit is checked when the protocol is made. */
 export interface ProtocolOptions {
   /** `'client'` masks what it sends and rejects masked input; `'server'` the reverse. */
@@ -189,8 +198,9 @@ export class Protocol {
       allowedRsv: this.extensionRsv,
       maxFrameSize,
     });
-    const maskKeys = this.role === Role.Client ? (options.maskKeyPool ?? new MaskKeyPool(options.randomFill ?? webCryptoRandomFill)) : null;
-    this.encoder = new FrameEncoder(maskKeys, allocate);
+    // A server's encoder holds no state but its allocator: one is shared by every server connection.
+    this.encoder =
+      this.role === Role.Client ? new FrameEncoder(options.maskKeyPool ?? new MaskKeyPool(options.randomFill ?? webCryptoRandomFill), allocate) : serverEncoderFor(allocate);
   }
 
   /** Current state: `State.Open`, `Closing` or `Closed`. */

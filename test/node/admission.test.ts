@@ -133,6 +133,23 @@ describe('Origin: same-origin by default', () => {
   });
 });
 
+describe('memory of an open connection', () => {
+  it('an upgraded socket keeps neither its pending-handshake slot nor the listener that released it', async () => {
+    const { wss, port } = await server({});
+    const sockets: import('node:stream').Duplex[] = [];
+    wss.on('connection', (ws) => sockets.push((ws as unknown as { connection: { transport: import('node:stream').Duplex } }).connection.transport));
+    const { status } = await upgradeStatus(port, '127.0.0.1');
+    expect(status).toBe(101);
+    const deadline = Date.now() + 2000;
+    while (sockets.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const socket = sockets[0]!;
+    const slot = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'rfc6455.handshake-slot');
+    expect(slot === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[slot]).toBeUndefined();
+    expect(socket.listeners('close').some((l) => l.name === 'releaseSlotOnClose')).toBe(false);
+    expect(wss.admission.pending).toBe(0);
+  });
+});
+
 describe('observability', () => {
   it('wss.stats() counts accepted connections, refusals, closes and limit hits', async () => {
     const { wss, port } = await server({ maxConnectionsPerIp: 1 });

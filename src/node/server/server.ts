@@ -469,7 +469,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
 
   /** @internal AcceptHost */
   endPending(socket: Duplex): void {
-    (socket as PendingSocket)[SLOT]?.release();
+    const pending = socket as PendingSocket;
+    const slot = pending[SLOT];
+    if (slot === undefined) return;
+    slot.release();
+    // An open connection keeps neither the slot nor its listener.
+    pending[SLOT] = undefined;
+    socket.off('close', releaseSlotOnClose);
   }
 
   /** @internal */
