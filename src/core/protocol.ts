@@ -19,7 +19,7 @@ import { FrameDecoder, type FrameSink } from './frame-decoder.js';
 import { type Allocate, allocateZeroed, FrameEncoder } from './frame-encoder.js';
 import type { PreparedFrame } from './prepared-frame.js';
 import { MaskKeyPool, type RandomFill, webCryptoRandomFill } from './mask.js';
-import { type Message, MessageAssembler } from './message-assembler.js';
+import { type Message, MessageAssembler, type MessageAssemblerOptions } from './message-assembler.js';
 import { booleanOption, integerOption, rejectUnknownKeys } from './options.js';
 
 /** Marker in {@link Protocol.dataToSend} output: half-close the transport (TCP FIN) now. */
@@ -61,6 +61,7 @@ export interface ClosedEvent {
 /** Everything {@link Protocol.eventsReceived} can report. */
 export type ProtocolEvent = Message | PingEvent | PongEvent | CloseFrameEvent | FailureEvent | ClosedEvent;
 
+const assemblerOptionsFor = new WeakMap<ProtocolOptions, MessageAssemblerOptions>();
 const serverEncoders = new WeakMap<Allocate, FrameEncoder>();
 
 /** The shared unmasked encoder for `allocate`. */
@@ -130,7 +131,9 @@ export class Protocol {
   readonly role: Role;
   private currentState: State;
   private readonly decoder: FrameDecoder;
-  private readonly assembler: MessageAssembler;
+  /** Made on the first data frame: an idle connection holds no assembler. */
+  private assemblerInstance: MessageAssembler | null = null;
+  private readonly assemblerOptions: MessageAssemblerOptions;
   private readonly encoder: FrameEncoder;
   private readonly autoPong: boolean;
   private readonly fragmentSize: number;
@@ -185,14 +188,20 @@ export class Protocol {
     this.extensionRsv = rsvOf(options.extensions ?? []);
     this.currentState = State.Open;
 
-    this.assembler = new MessageAssembler({
-      maxPayload,
-      maxFragments,
-      allocate,
-      ...(options.isUtf8 === undefined ? {} : { isUtf8: options.isUtf8 }),
-      ...(options.validateUtf8 === false ? { validateUtf8: false } : {}),
-      messageRsv: this.extensionRsv,
-    });
+    let assemblerOptions = assemblerOptionsFor.get(options);
+    if (assemblerOptions === undefined) {
+      assemblerOptions = Object.freeze({
+        maxPayload,
+        maxFragments,
+        allocate,
+        ...(options.isUtf8 === undefined ? {} : { isUtf8: options.isUtf8 }),
+        ...(options.validateUtf8 === false ? { validateUtf8: false } : {}),
+        messageRsv: this.extensionRsv,
+      });
+      // Connections sharing one options object share the assembler settings too.
+      assemblerOptionsFor.set(options, assemblerOptions);
+    }
+    this.assemblerOptions = assemblerOptions;
     this.decoder = new FrameDecoder(new DecoderSink(this), {
       expectMasked: this.role === Role.Server,
       allowedRsv: this.extensionRsv,
@@ -235,7 +244,7 @@ export class Protocol {
    */
   get inputPending(): boolean {
     if (this.currentState === State.Closed || this.receivedClose !== null || this.failing) return false;
-    return this.decoder.midFrame || this.assembler.inMessage;
+    return this.decoder.midFrame || this.assemblerInstance?.inMessage === true;
   }
 
   /** Whether an outgoing message was started with `fin = false` and awaits its continuation. */
@@ -264,7 +273,7 @@ export class Protocol {
 
   /** Bytes of memory held by a partially received message (for monitoring and tests). */
   get bufferedMessageBytes(): number {
-    return this.assembler.retainedBytes;
+    return this.assemblerInstance?.retainedBytes ?? 0;
   }
 
   /**
@@ -292,7 +301,7 @@ export class Protocol {
     this.eofReceived = true;
     if (this.currentState === State.Closed) return;
     this.decoder.halt();
-    this.assembler.reset();
+    this.assemblerInstance?.reset();
     this.applyPendingClose();
     this.sendEof();
     this.setClosed();
@@ -395,7 +404,7 @@ export class Protocol {
     this.pendingClose = null;
     this.failing = true;
     this.decoder.halt();
-    this.assembler.reset();
+    this.assemblerInstance?.reset();
     if (this.sentClose === null) this.queueClose(payload);
     this.currentState = State.Closing;
     // "the server MUST close the underlying TCP connection immediately" when it fails (§7.1.7 via §7.1.1).
@@ -458,19 +467,19 @@ export class Protocol {
 
   /** @internal Called by the decoder. */
   onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
-    const error = this.assembler.frameStart(opcode, fin, rsv, length);
+    const error = (this.assemblerInstance ??= new MessageAssembler(this.assemblerOptions)).frameStart(opcode, fin, rsv, length);
     if (error !== null) this.failWith(error);
   }
 
   /** @internal Called by the decoder. */
   onFramePayload(chunk: Uint8Array): void {
-    const error = this.assembler.framePayload(chunk);
+    const error = this.assemblerInstance!.framePayload(chunk);
     if (error !== null) this.failWith(error);
   }
 
   /** @internal Called by the decoder. */
   onFrameEnd(): void {
-    const result = this.assembler.frameEnd();
+    const result = this.assemblerInstance!.frameEnd();
     if (result === null) return;
     if (result instanceof WebSocketError) this.failWith(result);
     else this.events.push(result);
@@ -500,7 +509,7 @@ export class Protocol {
     this.events.push({ type: 'close', code: parsed.code, reason: parsed.reason });
     // After a close frame, the peer "MUST NOT send any more data frames" (§5.5.1): discard the rest.
     this.decoder.halt();
-    this.assembler.reset();
+    this.assemblerInstance?.reset();
     if (this.sentClose === null) {
       // "If an endpoint receives a Close frame and did not previously send a Close frame, the
       // endpoint MUST send a Close frame in response. ... the endpoint typically echos the status
@@ -539,7 +548,7 @@ export class Protocol {
    */
   failWith(error: WebSocketError): void {
     this.decoder.halt();
-    this.assembler.reset();
+    this.assemblerInstance?.reset();
     if (this.currentState === State.Closed || this.failing || this.pendingClose?.failure === true) return;
     this.events.push({ type: 'error', error });
     // "the endpoint MUST NOT continue to attempt to process data (including a responding Close
