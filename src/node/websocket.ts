@@ -23,6 +23,7 @@ import type { ResolvedConnectionOptions } from './connection/connection-options.
 import type { ResolvedDeflateConfig } from './connection/deflate-options.js';
 import { type IteratedMessage, MessageQueue, type ReadControl } from './connection/message-queue.js';
 import { PauseReason } from './connection/pause-reasons.js';
+import { defineReadyStates } from './ready-state.js';
 import { asBuffer, toBuffer } from './platform.js';
 import type { ServerOptions, WebSocketServer } from './server/server.js';
 import { addEventListener, defineEventAttributes, removeEventListener, type WsCloseEvent, type WsErrorEvent, type WsEvent, type WsEventListener, type WsMessageEvent } from './ws-events.js';
@@ -618,16 +619,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   }
 }
 
-for (const [name, value] of [
-  ['CONNECTING', 0],
-  ['OPEN', 1],
-  ['CLOSING', 2],
-  ['CLOSED', 3],
-] as const) {
-  // Read-only and enumerable on the class and the prototype, as in ws and the browser.
-  Object.defineProperty(WebSocket, name, { value, enumerable: true, writable: false, configurable: false });
-  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true, writable: false, configurable: false });
-}
+// Read-only and enumerable on the class and the prototype, as in ws and the browser.
+defineReadyStates(WebSocket);
 // The browser's (and ws's) attributes are enumerable accessors of the prototype.
 for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url']) {
   const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name)!;

@@ -11,6 +11,8 @@
  * nothing a peer sends can throw out of it.
  */
 import { WebSocket as NodeWebSocket, type RawData } from '../node/index.js';
+// A pure helper, bundled into this entry (it holds no state).
+import { defineReadyStates } from '../node/ready-state.js';
 
 /** `CloseEvent` init dictionary. */
 export interface CloseEventInit {
@@ -228,15 +230,7 @@ export class WebSocket extends EventTarget {
   }
 }
 
-for (const [name, value] of [
-  ['CONNECTING', 0],
-  ['OPEN', 1],
-  ['CLOSING', 2],
-  ['CLOSED', 3],
-] as const) {
-  Object.defineProperty(WebSocket, name, { value, enumerable: true, writable: false, configurable: false });
-  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true, writable: false, configurable: false });
-}
+defineReadyStates(WebSocket);
 for (const name of ['url', 'readyState', 'bufferedAmount', 'extensions', 'protocol', 'binaryType', 'onopen', 'onmessage', 'onerror', 'onclose']) {
   const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name)!;
   Object.defineProperty(WebSocket.prototype, name, { ...descriptor, enumerable: true });

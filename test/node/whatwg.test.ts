@@ -5,11 +5,11 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from '../../src/index.js';
 import { CloseEvent, WebSocket as WhatwgWebSocket } from '../../src/whatwg/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 /** The browser-style script: the body of `async (WebSocket, url) => string[]`. */
 const SCRIPT = `
@@ -101,11 +101,7 @@ describe('rfc6455/whatwg', () => {
   });
 
   it.skipIf(!existsSync(CHROMIUM))('the same script records the same sequence in headless Chromium', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(url.replace('ws://', 'http://').replace('/path', '/'));

@@ -13,6 +13,7 @@
  * (the wait before the next attempt), cleared by `close()`; its state is the phase below plus the
  * current connection's own, never a copy of it. Nothing it does or receives throws into the event loop.
  */
+import { defineReadyStates } from '../ready-state.js';
 import { EventEmitter } from 'node:events';
 import { CloseCode, encodeClosePayload, ErrorCode, WebSocketError } from '../../core/index.js';
 import type { DisconnectCause } from '../../policy/index.js';
@@ -426,14 +427,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEve
   }
 }
 
-for (const [name, value] of [
-  ['CONNECTING', CONNECTING],
-  ['OPEN', OPEN],
-  ['CLOSING', CLOSING],
-  ['CLOSED', CLOSED],
-] as const) {
-  Object.defineProperty(ReconnectingWebSocket.prototype, name, { value, enumerable: true });
-}
+defineReadyStates(ReconnectingWebSocket);
 
 function toBuffer(data: SendData): Buffer {
   if (Buffer.isBuffer(data)) return data;
