@@ -61,6 +61,9 @@ export interface ClosedEvent {
 /** Everything {@link Protocol.eventsReceived} can report. */
 export type ProtocolEvent = Message | PingEvent | PongEvent | CloseFrameEvent | FailureEvent | ClosedEvent;
 
+/** The empty lists every connection points at until it has something (frozen: never appended to). */
+const NO_OUTPUT: OutgoingChunk[] = Object.freeze([]) as unknown as OutgoingChunk[];
+const NO_EVENTS: ProtocolEvent[] = Object.freeze([]) as unknown as ProtocolEvent[];
 const assemblerOptionsFor = new WeakMap<ProtocolOptions, MessageAssemblerOptions>();
 const serverEncoders = new WeakMap<Allocate, FrameEncoder>();
 
@@ -139,12 +142,14 @@ export class Protocol {
   private readonly fragmentSize: number;
   private readonly extensionRsv: number;
 
-  private events: ProtocolEvent[] = [];
+  /** Decoded events not yet taken (the shared empty list until the first one: an idle connection holds none). */
+  private events: ProtocolEvent[] = NO_EVENTS;
   /** Index of the next event {@link Protocol.nextEvent} hands out. */
   private eventIndex = 0;
   /** A 'close', 'error' or 'closed' event has been handed to the driver. */
   private endDelivered = false;
-  private output: OutgoingChunk[] = [];
+  /** Chunks to write (the shared empty list while there are none). */
+  private output: OutgoingChunk[] = NO_OUTPUT;
   /** Automatic pongs queued in `output` since it was last drained (at most MAX_PENDING_PONGS). */
   private pendingPongs = 0;
   /** Index in `output` of the last automatic pong queued. */
@@ -210,6 +215,16 @@ export class Protocol {
     // A server's encoder holds no state but its allocator: one is shared by every server connection.
     this.encoder =
       this.role === Role.Client ? new FrameEncoder(options.maskKeyPool ?? new MaskKeyPool(options.randomFill ?? webCryptoRandomFill), allocate) : serverEncoderFor(allocate);
+  }
+
+  /** The output list to append to (made on the first chunk after the last `dataToSend`). */
+  private get out(): OutgoingChunk[] {
+    return this.output === NO_OUTPUT ? (this.output = []) : this.output;
+  }
+
+  /** The event list to append to (made on the first event after the last take). */
+  private get pendingEvents(): ProtocolEvent[] {
+    return this.events === NO_EVENTS ? (this.events = []) : this.events;
   }
 
   /** Current state: `State.Open`, `Closing` or `Closed`. */
@@ -352,7 +367,7 @@ export class Protocol {
     if ((frame.rsv & ~this.extensionRsv) !== 0) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'RSV bits not claimed by a negotiated extension');
     }
-    for (const chunk of frame.chunks) this.output.push(chunk);
+    for (const chunk of frame.chunks) this.out.push(chunk);
   }
 
   /**
@@ -414,7 +429,7 @@ export class Protocol {
   /** Take every event decoded and not yet taken, oldest first. */
   eventsReceived(): ProtocolEvent[] {
     const events = this.eventIndex === 0 ? this.events : this.events.slice(this.eventIndex);
-    this.events = [];
+    this.events = NO_EVENTS;
     this.eventIndex = 0;
     for (const event of events) if (event.type === 'close' || event.type === 'error' || event.type === 'closed') this.endDelivered = true;
     return events;
@@ -449,7 +464,7 @@ export class Protocol {
     if (!holdClose) this.applyPendingClose();
     const output = this.output;
     if (output.length === 0) return output;
-    this.output = [];
+    this.output = NO_OUTPUT;
     this.pendingPongs = 0;
     this.lastPongIndex = -1;
     return output;
@@ -482,18 +497,18 @@ export class Protocol {
     const result = this.assemblerInstance!.frameEnd();
     if (result === null) return;
     if (result instanceof WebSocketError) this.failWith(result);
-    else this.events.push(result);
+    else this.pendingEvents.push(result);
   }
 
   /** @internal Called by the decoder. */
   onControlFrame(opcode: number, payload: Uint8Array): void {
     if (opcode === Opcode.Ping) {
-      this.events.push({ type: 'ping', data: payload });
+      this.pendingEvents.push({ type: 'ping', data: payload });
       // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless it
       // already received a Close frame." (§5.5.2) Nothing may follow our own close frame either.
       if (this.autoPong && this.sentClose === null) this.queuePong(payload);
     } else if (opcode === Opcode.Pong) {
-      this.events.push({ type: 'pong', data: payload });
+      this.pendingEvents.push({ type: 'pong', data: payload });
     } else {
       this.onCloseFrame(payload);
     }
@@ -506,7 +521,7 @@ export class Protocol {
       return;
     }
     this.receivedClose = parsed;
-    this.events.push({ type: 'close', code: parsed.code, reason: parsed.reason });
+    this.pendingEvents.push({ type: 'close', code: parsed.code, reason: parsed.reason });
     // After a close frame, the peer "MUST NOT send any more data frames" (§5.5.1): discard the rest.
     this.decoder.halt();
     this.assemblerInstance?.reset();
@@ -550,7 +565,7 @@ export class Protocol {
     this.decoder.halt();
     this.assemblerInstance?.reset();
     if (this.currentState === State.Closed || this.failing || this.pendingClose?.failure === true) return;
-    this.events.push({ type: 'error', error });
+    this.pendingEvents.push({ type: 'error', error });
     // "the endpoint MUST NOT continue to attempt to process data (including a responding Close
     // frame) from the remote endpoint after being instructed to _Fail the WebSocket Connection_" (§7.1.7)
     const frame = closeFrameFor(error);
@@ -594,14 +609,14 @@ export class Protocol {
     }
     const limit = this.fragmentSize;
     if (limit === 0 || data.length <= limit) {
-      this.encoder.encode(opcode, data, fin, rsv, this.output);
+      this.encoder.encode(opcode, data, fin, rsv, this.out);
     } else {
       let offset = 0;
       let frameOpcode = opcode;
       let frameRsv = rsv;
       while (offset < data.length) {
         const end = Math.min(offset + limit, data.length);
-        this.encoder.encode(frameOpcode, data.subarray(offset, end), fin && end === data.length, frameRsv, this.output);
+        this.encoder.encode(frameOpcode, data.subarray(offset, end), fin && end === data.length, frameRsv, this.out);
         offset = end;
         frameOpcode = Opcode.Continuation;
         frameRsv = 0;
@@ -615,7 +630,7 @@ export class Protocol {
     if (data.length > 125) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'control frame payload longer than 125 bytes');
     }
-    this.encoder.encode(opcode, data, true, 0, this.output);
+    this.encoder.encode(opcode, data, true, 0, this.out);
   }
 
   private queuePong(payload: Uint8Array): void {
@@ -625,8 +640,8 @@ export class Protocol {
     const frame = this.encoder.encodeWhole(Opcode.Pong, payload);
     if (this.pendingPongs < MAX_PENDING_PONGS) {
       this.pendingPongs++;
-      this.lastPongIndex = this.output.length;
-      this.output.push(frame);
+      this.lastPongIndex = this.out.length;
+      this.out.push(frame);
     } else {
       this.output[this.lastPongIndex] = frame;
     }
@@ -635,19 +650,19 @@ export class Protocol {
   private queueClose(payload: Uint8Array): void {
     const code = payload.length === 0 ? CloseCode.NoStatusReceived : (payload[0]! << 8) | payload[1]!;
     this.sentClose = { code, reason: payload.length > 2 ? new TextDecoder().decode(payload.subarray(2)) : '' };
-    this.encoder.encode(Opcode.Close, payload, true, 0, this.output);
+    this.encoder.encode(Opcode.Close, payload, true, 0, this.out);
   }
 
   private sendEof(): void {
     if (this.eofSent) return;
     this.eofSent = true;
-    this.output.push(SEND_EOF);
+    this.out.push(SEND_EOF);
   }
 
   private setClosed(): void {
     this.currentState = State.Closed;
     const received = this.receivedClose;
-    this.events.push({
+    this.pendingEvents.push({
       type: 'closed',
       code: received === null ? CloseCode.AbnormalClosure : received.code,
       reason: received === null ? '' : received.reason,
