@@ -16,13 +16,14 @@
 // rfc6455 writes the ten frames to each subscriber in one syscall, ws makes ten).
 // Env: DURATION (s per run, default 5), SUBSCRIBERS (10000), BATCHES (default "1,10"), SIZES
 // ("32,1024"), DEFLATE ("off,on"), PARTS ("fanout,memory,redis").
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { hasTaskset } from './loopback-load.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DURATION = Number(process.env.DURATION ?? 5);
@@ -31,14 +32,6 @@ const BATCHES = (process.env.BATCHES ?? '1,10').split(',').map(Number);
 const SIZES = (process.env.SIZES ?? '32,1024').split(',').map(Number);
 const DEFLATE = (process.env.DEFLATE ?? 'off,on').split(',').map((v) => v === 'on');
 const PARTS = (process.env.PARTS ?? 'fanout,memory,redis').split(',');
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 async function freePort() {
   const server = createServer();
