@@ -75,7 +75,7 @@ describe('built package', () => {
       const redisEsm = await import('rfc6455/redis');
       console.log(JSON.stringify({
         cjsIsClass: typeof cjs === 'function' && cjs.name === 'WebSocket',
-        sameClass: cjs.WebSocket === esm.WebSocket && cjs === esm.default && esm.default === esm.WebSocket,
+        sameClass: cjs.WebSocket === esm.WebSocket && cjs === esm.default && esm.default === esm.WebSocket && cjs.default === cjs,
         sameServer: cjs.WebSocketServer === esm.WebSocketServer && cjs.Server === esm.WebSocketServer,
         sameError: cjs.WebSocketError === esm.WebSocketError,
         stream: typeof cjs.createWebSocketStream === 'function' && cjs.createWebSocketStream === esm.createWebSocketStream,
@@ -105,6 +105,8 @@ describe('built package', () => {
     expect(pkg.license).toBe('MIT');
     expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
     expect(pkg.files).toContain('LICENSE');
+    // `npm pack` in a fresh clone (no dist/ yet) builds first, so the tarball is never empty.
+    expect((pkg.scripts as Record<string, string>).prepack).toBe('npm run build');
     const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' })) as {
       unpackedSize: number;
       files: { path: string }[];

@@ -110,7 +110,10 @@ let adopting: Adoption | null = null;
 const EMPTY = Buffer.alloc(0);
 const CONNECTING = 0;
 const OPEN = 1;
+const CLOSING = 2;
 const CLOSED = 3;
+/** `abortHandshake` once close() or terminate() aborted the handshake (CLOSING until the next tick). */
+const ABORTED = (): void => {};
 
 /**
  * A WebSocket connection. Made by `WebSocketServer` for each accepted client, or by
@@ -202,10 +205,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
       this.abortHandshake = null;
       if (outcome.ok) {
         this.adopt(outcome.result, resolved.connection, false, resolved.deflate);
-        this.emit('open');
-        // Delivery starts on the next turn (as in browsers): code that awaits 'open' and only
-        // then attaches its 'message' listener still gets the frames right behind the 101.
-        this.connection!.start(true);
+        try {
+          this.emit('open');
+        } finally {
+          // Delivery starts on the next turn (as in browsers): code that awaits 'open' and only
+          // then attaches its 'message' listener still gets the frames right behind the 101.
+          // A throwing 'open' listener does not leave the connection unread.
+          this.connection!.start(true);
+        }
         return;
       }
       this.failedInfo = { code: CloseCode.AbnormalClosure, reason: '', wasClean: false };
@@ -221,7 +228,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
       upgrade: (response: IncomingMessage): boolean => {
         this.emit('upgrade', response);
         // A listener may have closed or terminated the WebSocket.
-        return this.abortHandshake !== null && this.failedInfo === null;
+        return this.abortHandshake !== null && this.abortHandshake !== ABORTED && this.failedInfo === null;
       },
       unexpected: (request: ClientRequest, response: IncomingMessage): boolean => this.emit('unexpected-response', request, response),
       redirect: (url: string, request: ClientRequest): void => {
@@ -274,7 +281,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   get readyState(): number {
     const connection = this.connection;
     if (connection !== null) return connection.readyState;
-    return this.failedInfo !== null ? CLOSED : CONNECTING;
+    return this.failedInfo !== null ? CLOSED : this.abortHandshake === ABORTED ? CLOSING : CONNECTING;
   }
 
   /** The URL (client) or request target (server) of this connection. */
@@ -470,8 +477,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     else this.connection.terminate();
   }
 
+  /** Close or terminate while CONNECTING: CLOSING at once, then (next tick, as in ws) 'error' and 'close'. */
   private abortConnecting(): void {
-    this.abortHandshake?.(new WebSocketError(ErrorCode.ConnectionFailed, 'WebSocket was closed before the connection was established'));
+    const abort = this.abortHandshake;
+    if (abort === null || abort === ABORTED) return;
+    this.abortHandshake = ABORTED;
+    abort(new WebSocketError(ErrorCode.ConnectionFailed, 'WebSocket was closed before the connection was established'));
   }
 
   /** Stop reading from the socket (incoming messages wait in the kernel). */

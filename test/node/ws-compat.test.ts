@@ -3,7 +3,7 @@
 // maxBufferedAmount defect and the defaults ws peers rely on. Real ws peers where it matters.
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, createServer, IncomingMessage, type Server } from 'node:http';
+import { Agent, type ClientRequest, createServer, IncomingMessage, type Server } from 'node:http';
 import { type LookupFunction, connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -300,6 +300,20 @@ describe('client options and events', () => {
     expect(errors).toEqual([]);
   });
 
+  it("an 'unexpected-response' whose body never ends closes at handshakeTimeout, still with no 'error'", async () => {
+    const { port } = await httpServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      res.write('never ends');
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { handshakeTimeout: 200 });
+    const errors: Error[] = [];
+    ws.on('error', (error) => errors.push(error));
+    ws.on('unexpected-response', () => undefined);
+    const [code] = await next<[number]>(ws, 'close');
+    expect(code).toBe(1006);
+    expect(errors).toEqual([]);
+  });
+
   it('without an unexpected-response listener, a rejection is an error with the status', async () => {
     const { port } = await httpServer((_req, res) => {
       res.writeHead(401);
@@ -387,6 +401,12 @@ describe('client options and events', () => {
     expect(ws.url).toBe(`${target}/next`);
     expect(seen).toEqual({ authorization: 'Bearer x', cookie: 'a=1', url: '/next' });
     ws.terminate();
+    // The listener gets the request before it is sent (as in ws), so it can drop what it wants.
+    const editing = new WebSocket(`ws://127.0.0.1:${port}/`, { followRedirects: true, headers: { Authorization: 'Bearer x', Cookie: 'a=1' } });
+    editing.once('redirect', (_location: string, request: ClientRequest) => request.removeHeader('authorization'));
+    await next(editing, 'open');
+    expect(seen).toEqual({ authorization: undefined, cookie: 'a=1', url: '/next' });
+    editing.terminate();
     const quiet = new WebSocket(`ws://127.0.0.1:${port}/`, { followRedirects: true, headers: { Authorization: 'Bearer x', Cookie: 'a=1' } });
     await next(quiet, 'open');
     expect(seen).toEqual({ authorization: undefined, cookie: undefined, url: '/next' });
@@ -413,6 +433,22 @@ describe('client options and events', () => {
     const [data] = await next<[Buffer]>(ws, 'message');
     expect(String(data)).toBe('path /chat?x=1');
     ws.terminate();
+    // A Unix socket is local: a configured proxy (here one nobody listens on) is not used for it.
+    const proxied = new WebSocket(`ws+unix:${path}:/p`, { proxy: 'http://127.0.0.1:9/' });
+    const [viaProxy] = await next<[Buffer]>(proxied, 'message');
+    expect(String(viaProxy)).toBe('path /p');
+    proxied.terminate();
+    // A remote server may not redirect a client to a local socket.
+    const { port } = await httpServer((_req, res) => {
+      res.writeHead(302, { location: `ws+unix:${path}:/` });
+      res.end();
+    });
+    let reached = false;
+    wss.on('connection', (_ws, req) => (reached ||= req.url === '/'));
+    const redirected = new WebSocket(`ws://127.0.0.1:${port}/`, { followRedirects: true });
+    const [error] = await next<[WebSocketError]>(redirected, 'error');
+    expect(error.message).toMatch(/ws\+unix/);
+    expect(reached).toBe(false);
   });
 
   it('protocolVersion 8 against ws and against our server', async () => {
@@ -650,6 +686,35 @@ describe('limits ws peers rely on', () => {
     expect(data.length).toBe(payload.length);
     expect(await outcome).toBe('ok');
     expect(client.readyState).toBe(WsLib.OPEN);
+    client.terminate();
+  });
+
+  it('a reading peer is not cut when more is sent while one large message is still going out', async () => {
+    // Regression: the cut was judged at the next write by the buffered size alone, so a small
+    // frame sent on the next turn terminated a healthy peer mid-transfer (1006).
+    const { wss, url } = await startServer({ maxBufferedAmount: 256 * 1024 });
+    cleanups.push(() => wss.close());
+    const payload = Buffer.alloc(8 * 1024 * 1024, 1);
+    const outcomes: unknown[] = [];
+    const sent = new Promise<void>((resolve) =>
+      wss.on('connection', (ws) => {
+        ws.send(payload, (error) => outcomes.push(error ?? 'big ok'));
+        setImmediate(() => {
+          for (let i = 0; i < 3; i++) ws.send(`small ${i}`, (error) => { outcomes.push(error ?? `small ${i} ok`); if (i === 2) resolve(); });
+        });
+      }),
+    );
+    const client = new WsLib(url);
+    const received: number[] = [];
+    let closed = false;
+    await new Promise<void>((resolve) => {
+      client.on('close', () => { closed = true; resolve(); });
+      client.on('message', (data: Buffer) => { received.push(data.length); if (received.length === 4) resolve(); });
+    });
+    if (!closed) await sent;
+    expect(received).toEqual([payload.length, 7, 7, 7]);
+    expect(outcomes).toEqual(['big ok', 'small 0 ok', 'small 1 ok', 'small 2 ok']);
+    expect(closed).toBe(false);
     client.terminate();
   });
 

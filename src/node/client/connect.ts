@@ -355,7 +355,9 @@ export function openClientHandshake(
   const userHeaders: Record<string, string | string[] | number> = {};
   for (const [name, value] of Object.entries(options.headers)) userHeaders[name.toLowerCase()] = value;
   let auth = first.auth ?? (options.request.auth as string | undefined);
-  const proxyFor = (target: WebSocketUrl) => (options.proxy === 'env' ? proxyFromEnvironment(target, process.env) : options.proxy);
+  // A Unix domain socket is local: no proxy reaches it.
+  const proxyFor = (target: WebSocketUrl) =>
+    target.socketPath !== undefined ? null : options.proxy === 'env' ? proxyFromEnvironment(target, process.env) : options.proxy;
 
   const finish = (outcome: ClientHandshakeOutcome) => {
     if (finished) return;
@@ -363,15 +365,36 @@ export function openClientHandshake(
     clearTimeout(timer);
     done(outcome);
   };
-  const fail = (error: WebSocketError) => {
-    if (finished) return;
+  /** The proxy tunnel being opened (its socket is not the request's until the proxy answers). */
+  let cancelTunnel: ((error: WebSocketError) => void) | null = null;
+  const release = (error: WebSocketError) => {
     const req = request;
     request = null;
     response?.destroy();
     req?.destroy();
+    cancelTunnel?.(error);
+  };
+  const fail = (error: WebSocketError) => {
+    if (finished) return;
+    release(error);
     finish({ ok: false, error, handled: false });
   };
+  /** The user closed or terminated while connecting: as in ws, 'error' and 'close' follow on the next tick. */
+  const abort = (error: WebSocketError) => {
+    if (finished) return;
+    release(error);
+    finished = true;
+    clearTimeout(timer);
+    process.nextTick(done, { ok: false, error, handled: false });
+  };
+  /** The non-101 response an 'unexpected-response' listener took: the attempt ends without 'error'. */
+  let handedOver: WebSocketError | null = null;
   const timer = setTimeout(() => {
+    if (handedOver !== null) {
+      // The listener did not finish reading the response in time: the attempt ends as the README says ('close', no 'error').
+      release(handedOver);
+      return finish({ ok: false, error: handedOver, handled: true });
+    }
     fail(
       tunneling
         ? new WebSocketError(ErrorCode.ProxyTimeout, `proxy ${proxyName} did not answer within ${options.handshakeTimeout} ms`)
@@ -379,7 +402,8 @@ export function openClientHandshake(
     );
   }, options.handshakeTimeout);
 
-  const send = () => {
+  /** Build and send the request; after a redirect, the 'redirect' listeners see it before it is sent (as in ws). */
+  const send = (redirected: boolean) => {
     const key = generateKey(randomFill);
     const negotiators = options.deflate === null ? [] : [new PerMessageDeflateClient(options.deflate.negotiation)];
     const headers: Record<string, string | string[] | number> = { ...userHeaders };
@@ -410,8 +434,9 @@ export function openClientHandshake(
       proxyName = proxy.display;
       requestOptions.agent = undefined;
       requestOptions.createConnection = (_o: unknown, callback: (error: Error | null, socket: Duplex) => void) => {
-        openTunnel(url, proxy, options, (error, socket) => {
+        cancelTunnel = openTunnel(url, proxy, options, (error, socket) => {
           tunneling = false;
+          cancelTunnel = null;
           callback(error, socket as Duplex);
         });
         return undefined;
@@ -448,6 +473,10 @@ export function openClientHandshake(
         } catch (error) {
           return fail(error as WebSocketError);
         }
+        // A remote server may not send the client to a local Unix socket (a request forgery).
+        if (next.socketPath !== undefined && first.socketPath === undefined) {
+          return fail(new WebSocketError(ErrorCode.HandshakeRejected, 'a redirect to a ws+unix: URL is refused'));
+        }
         const sameHost = next.socketPath === url.socketPath && (next.socketPath !== undefined || `${next.hostname}:${next.port}` === `${first.hostname}:${first.port}`);
         if (!host.handlesRedirects() && (!sameHost || (first.secure && !next.secure))) {
           // As ws (and curl): credentials and cookies do not follow a redirect to another host or to plain text.
@@ -458,12 +487,12 @@ export function openClientHandshake(
         }
         url = next;
         try {
-          send();
+          send(true);
         } catch (error) {
-          // Node refused the new request (an option or header it rejects): a failure, never a throw into the event loop.
+          // Node refused the new request (an option or header it rejects), or a 'redirect'
+          // listener threw: a failure, never a throw into the event loop.
           return fail(error instanceof WebSocketError ? error : new WebSocketError(ErrorCode.ConnectionFailed, `redirect failed: ${(error as Error).message}`));
         }
-        if (request !== null && !finished) host.redirect(url.href, request);
         return;
       }
       response = res;
@@ -472,6 +501,7 @@ export function openClientHandshake(
         headers: HeaderMap.fromRaw(res.rawHeaders).toObject(),
       });
       if (host.unexpected(req, res)) {
+        handedOver = error;
         // The listener reads (or discards) the body; the attempt ends when the response does.
         const ended = () => {
           if (request !== req) return;
@@ -511,6 +541,11 @@ export function openClientHandshake(
         result: { transport: socket, head, protocol: outcome.protocol, extensions: outcome.extensions, extensionsHeader: outcome.extensionsHeader },
       });
     });
+    if (redirected) {
+      host.redirect(url.href, req);
+      // A listener may have closed or terminated the WebSocket.
+      if (request !== req || finished) return;
+    }
     if (options.finishRequest !== undefined) {
       try {
         options.finishRequest(req, host.websocket);
@@ -521,8 +556,15 @@ export function openClientHandshake(
       req.end();
     }
   };
-  send();
-  return fail;
+  try {
+    send(false);
+  } catch (error) {
+    // The constructor throws (Node rejected an option or header): nothing may stay armed.
+    finished = true;
+    clearTimeout(timer);
+    throw error;
+  }
+  return abort;
 }
 
 /** ws's connectors: `socketPath` for `ws+unix:`, SNI for names (not for IP addresses). */
@@ -538,8 +580,15 @@ function tlsConnection(options: RequestOptions & Record<string, unknown>): Socke
 /**
  * Open a `CONNECT` tunnel to `url` through `proxy`, and TLS inside it for `wss:`; `callback` is
  * called exactly once with the socket the handshake speaks on, or the error.
+ *
+ * @returns a function that gives up on the tunnel (its socket is destroyed, `callback` gets the error)
  */
-function openTunnel(url: WebSocketUrl, proxy: ProxyEndpoint, options: ResolvedClientOptions, callback: (error: Error | null, socket?: Duplex) => void): void {
+function openTunnel(
+  url: WebSocketUrl,
+  proxy: ProxyEndpoint,
+  options: ResolvedClientOptions,
+  callback: (error: Error | null, socket?: Duplex) => void,
+): (error: WebSocketError) => void {
   let settled = false;
   const socket = proxy.secure
     ? tlsConnect({ host: proxy.hostname, port: proxy.port, ...(isIP(proxy.hostname) === 0 ? { servername: proxy.hostname } : {}), ...options.proxyTls })
@@ -580,6 +629,7 @@ function openTunnel(url: WebSocketUrl, proxy: ProxyEndpoint, options: ResolvedCl
   socket.on('data', onData);
   socket.on('error', onError);
   socket.on('close', onClose);
+  return settle;
 }
 
 function pickTls(request: Readonly<Record<string, unknown>>): TlsConnectionOptions {

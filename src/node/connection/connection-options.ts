@@ -50,9 +50,9 @@ export interface ConnectionOptions {
   /** `send()` returns false, and `'drain'` follows, once this many bytes wait to be written. Default 1 MiB. */
   highWaterMark?: number;
   /**
-   * Terminate the connection when output written earlier and still not taken by the peer is over
-   * this many bytes as more is sent (a peer that stopped reading); one large message to a peer that
-   * reads is never cut. Default 64 MiB.
+   * While more than this many bytes wait to be written, a peer that takes less than
+   * `highWaterMark` bytes in a second is not reading: the connection is terminated
+   * (`WS_ERR_BUFFER_LIMIT`). The size alone never cuts a peer that reads. Default 64 MiB.
    */
   maxBufferedAmount?: number;
   /** Messages queued for an async iterator before the socket stops reading. Default 64. */

@@ -113,9 +113,13 @@ const ABOVE_HIGH_WATER = 4;
 const AWAITING_PONG = 8;
 const INFLATING = 16;
 const DELIVERING = 32;
+/** The armed stall check is the one-second progress check of output past `maxBufferedAmount`. */
+const OVER_LIMIT_CHECK = 64;
 
 /** Output batches up to this size are copied into one buffer and written with one `write`. */
 const COALESCE_LIMIT = 64 * 1024;
+/** Past `maxBufferedAmount`, how often the peer must show it reads (ms). */
+const OVER_LIMIT_PERIOD = 1000;
 
 const READY_STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
 /** The error a send gets when the connection is not open. */
@@ -481,16 +485,6 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     const done = callbacks === null ? undefined : (error?: Error | null) => settleAll(callbacks, error ?? undefined);
     if (transport.destroyed || !transport.writable) {
       if (done !== undefined) process.nextTick(done, notOpenError(this.readyState));
-    } else if (count !== 0 && (transport.writableLength ?? 0) > this.options.maxBufferedAmount) {
-      // What was written before is still over the limit: the peer is not reading it. Only then is
-      // it cut: one large message to a peer that reads goes out whole, however large. Nothing of
-      // this batch is written, and its callbacks get the error (a callback reports what happened).
-      const error = new WebSocketError(ErrorCode.BufferLimit, 'peer is not reading: buffered output over maxBufferedAmount');
-      this.limitHit('maxBufferedAmount');
-      this.host.onError(error);
-      transport.destroy();
-      if (done !== undefined) process.nextTick(done, error);
-      return;
     } else if (count === 0) {
       if (done !== undefined) process.nextTick(done);
     } else if (count === 1) {
@@ -526,7 +520,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     if (this.budget !== null) this.reportHeld(buffered);
   }
 
-  /** Pause reading above the high-water mark (the cut past `maxBufferedAmount` happens at the next write, in flush). */
+  /** Pause reading above the high-water mark (a peer that does not read is cut by the stall check). */
   private checkWriteBackpressure(buffered: number): boolean {
     if (buffered >= this.options.highWaterMark) {
       this.flags |= ABOVE_HIGH_WATER;
@@ -711,19 +705,29 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     return false;
   }
 
-  /** Arm the stall check when input is incomplete or output is waiting (one timer for both). */
+  /**
+   * Arm the stall check when input is incomplete or output is waiting (one timer for both).
+   *
+   * Output past `maxBufferedAmount` is checked every second: a peer that took less than
+   * `highWaterMark` bytes in that second is not reading, and is cut. The size alone never cuts:
+   * one large message to a peer that reads goes out whole, and more may be sent behind it.
+   */
   private armStallTimer(buffered = this.transport.writableLength ?? 0): void {
     if (this.stallTimer !== null || this.closedInfo !== null) return;
     const o = this.options;
     const input = o.stalledInputTimeout !== 0 && this.protocol.inputPending;
-    const output = o.stalledOutputTimeout !== 0 && buffered > 0;
+    const over = buffered > o.maxBufferedAmount;
+    const output = (o.stalledOutputTimeout !== 0 || over) && buffered > 0;
     if (!input && !output) return;
     let delay = Number.POSITIVE_INFINITY;
     if (input) delay = Math.max(1, this.lastReceived + o.stalledInputTimeout - Date.now());
+    this.flags &= ~OVER_LIMIT_CHECK;
     if (output) {
       this.stallMark = buffered;
       this.writtenSinceMark = 0;
-      delay = Math.min(delay, o.stalledOutputTimeout);
+      const outputDelay = over && (o.stalledOutputTimeout === 0 || OVER_LIMIT_PERIOD < o.stalledOutputTimeout) ? OVER_LIMIT_PERIOD : o.stalledOutputTimeout;
+      if (over && outputDelay === OVER_LIMIT_PERIOD && outputDelay <= delay) this.flags |= OVER_LIMIT_CHECK;
+      delay = Math.min(delay, outputDelay);
     }
     this.stallTimer = setTimeout(stallTick, delay, this);
     this.stallTimer.unref();
@@ -742,14 +746,35 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
       return;
     }
     const buffered = this.transport.writableLength ?? 0;
-    // The kernel took nothing for a whole period: what is buffered now is at least what was then plus what we wrote since.
-    if (o.stalledOutputTimeout !== 0 && buffered > 0 && this.stallMark > 0 && buffered >= this.stallMark + this.writtenSinceMark) {
-      this.limitHit('stalledOutputTimeout');
-      this.host.onError(new WebSocketError(ErrorCode.BufferLimit, 'peer stopped reading: no output taken for stalledOutputTimeout'));
-      this.transport.destroy();
-      return;
+    const overLimitCheck = (this.flags & OVER_LIMIT_CHECK) !== 0;
+    this.flags &= ~OVER_LIMIT_CHECK;
+    if (buffered > 0 && this.stallMark > 0) {
+      // What the kernel took since the mark: what was buffered then, plus what we wrote since, minus what is buffered now.
+      const taken = this.stallMark + this.writtenSinceMark - buffered;
+      if (overLimitCheck && buffered > o.maxBufferedAmount && taken < o.highWaterMark) {
+        this.limitHit('maxBufferedAmount');
+        this.cutNotReading(new WebSocketError(ErrorCode.BufferLimit, 'peer is not reading: buffered output over maxBufferedAmount'));
+        return;
+      }
+      if (!overLimitCheck && o.stalledOutputTimeout !== 0 && taken <= 0) {
+        this.limitHit('stalledOutputTimeout');
+        this.cutNotReading(new WebSocketError(ErrorCode.BufferLimit, 'peer stopped reading: no output taken for stalledOutputTimeout'));
+        return;
+      }
     }
     this.armStallTimer();
+  }
+
+  /**
+   * Terminate a connection whose peer does not read. The callbacks of everything not yet written
+   * (in the core, or buffered in the transport) get `error`: a callback reports what happened.
+   */
+  private cutNotReading(error: WebSocketError): void {
+    this.host.onError(error);
+    const callbacks = this.pendingCallbacks;
+    this.pendingCallbacks = null;
+    this.transport.destroy();
+    if (callbacks !== null) process.nextTick(settleAll, callbacks, error);
   }
 
   /** Count a limit this connection broke (the server's stats, the diagnostics channel). */
