@@ -112,6 +112,12 @@ const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
+/**
+ * Sends waiting behind a `Blob` being read, per WebSocket (kept outside the object: an idle
+ * connection holds no field for it), and how many WebSockets have one (0 skips the lookup).
+ */
+const blobChains = new WeakMap<WebSocket, Promise<void>>();
+let blobChainCount = 0;
 /** `abortHandshake` once close() or terminate() aborted the handshake (CLOSING until the next tick). */
 const ABORTED = (): void => {};
 
@@ -160,8 +166,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   private connection: Connection | null = null;
   /** Index into BINARY_TYPES. */
   private binaryKind = 0;
-  /** Sends waiting behind a `Blob` being read (null unless a Blob was sent). */
-  private blobChain: Promise<void> | null = null;
   private urlText: string;
   private protocolName = '';
   private extensionsHeader = '';
@@ -338,7 +342,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
     const compress = options?.compress !== false;
-    if (isBlob(data) || this.blobChain !== null) {
+    if (isBlob(data) || (blobChainCount !== 0 && blobChains.has(this))) {
       this.sendLater(data ?? null, binary, fin, compress, callback);
       return true;
     }
@@ -353,7 +357,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const read = isBlob(data) ? data.arrayBuffer().then((buffer) => Buffer.from(buffer)) : Promise.resolve(toPayload(data));
     // A bad argument throws at the call, as for any send.
     if (!isBlob(data)) toPayload(data);
-    const previous = this.blobChain ?? Promise.resolve();
+    const previous = blobChains.get(this) ?? Promise.resolve();
     const step: Promise<void> = previous
       .then(() => read)
       .then(
@@ -366,9 +370,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
         },
       )
       .finally(() => {
-        if (this.blobChain === step) this.blobChain = null;
+        if (blobChains.get(this) !== step) return;
+        blobChains.delete(this);
+        blobChainCount--;
       });
-    this.blobChain = step;
+    if (!blobChains.has(this)) blobChainCount++;
+    blobChains.set(this, step);
   }
 
   /**

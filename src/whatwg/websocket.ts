@@ -80,6 +80,8 @@ export class WebSocket extends EventTarget {
 
   readonly #ws: NodeWebSocket;
   readonly #handlers: Partial<Record<EventType, Handler>> = {};
+  /** Bytes given to send() once closing or closed: counted in bufferedAmount, never sent (the standard's rule). */
+  #discarded = 0;
 
   /**
    * @param url - a `ws:`, `wss:`, `http:` or `https:` URL (the last two mean `ws:` and `wss:`)
@@ -139,7 +141,7 @@ export class WebSocket extends EventTarget {
   }
   /** Bytes queued by `send` and not yet written. */
   get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
+    return this.#ws.bufferedAmount + this.#discarded;
   }
   /** The extensions the server selected. */
   get extensions(): string {
@@ -165,8 +167,15 @@ export class WebSocket extends EventTarget {
   send(data: string | Blob | ArrayBufferLike | ArrayBufferView): void {
     // "If this's ready state is CONNECTING, then throw an "InvalidStateError" DOMException."
     if (this.#ws.readyState === NodeWebSocket.CONNECTING) throw new DOMException('the WebSocket is still connecting', 'InvalidStateError');
-    if (this.#ws.readyState !== NodeWebSocket.OPEN) return;
-    this.#ws.send(data as string, { binary: typeof data !== 'string' });
+    // WebIDL: `(BufferSource or Blob or USVString)`; any other value is converted to a string.
+    const binary = data instanceof Blob || data instanceof ArrayBuffer || ArrayBuffer.isView(data) || isSharedArrayBuffer(data);
+    const payload = binary ? data : String(data);
+    if (this.#ws.readyState !== NodeWebSocket.OPEN) {
+      // "increase the bufferedAmount attribute by the length of data in bytes" although nothing is sent (closing or closed).
+      this.#discarded += typeof payload === 'string' ? Buffer.byteLength(payload) : payload instanceof Blob ? payload.size : (payload as ArrayBufferLike | ArrayBufferView).byteLength;
+      return;
+    }
+    this.#ws.send(payload as string, { binary });
   }
 
   /**
@@ -234,4 +243,8 @@ defineReadyStates(WebSocket);
 for (const name of ['url', 'readyState', 'bufferedAmount', 'extensions', 'protocol', 'binaryType', 'onopen', 'onmessage', 'onerror', 'onclose']) {
   const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name)!;
   Object.defineProperty(WebSocket.prototype, name, { ...descriptor, enumerable: true });
+}
+
+function isSharedArrayBuffer(data: unknown): boolean {
+  return typeof SharedArrayBuffer === 'function' && data instanceof SharedArrayBuffer;
 }

@@ -22,6 +22,7 @@ const SCRIPT = `
     ws.onopen = (e) => {
       log.push('open:' + e.type + ':' + ws.readyState + ':' + ws.protocol + ':' + ws.url);
       ws.send('hello');
+      ws.send(42);
       ws.binaryType = 'arraybuffer';
       ws.send(new Uint8Array([1, 2, 3]));
     };
@@ -29,17 +30,20 @@ const SCRIPT = `
       messages++;
       const d = e.data;
       log.push('message:' + (typeof d === 'string' ? 'string:' + d : d instanceof ArrayBuffer ? 'arraybuffer:' + Array.from(new Uint8Array(d)).join(',') : d instanceof Blob ? 'blob:' + d.size : 'other'));
-      if (messages === 2) {
+      if (messages === 3) {
         ws.binaryType = 'bogus';
         log.push('binaryType:' + ws.binaryType);
         ws.binaryType = 'blob';
         ws.send(new Uint8Array([4, 5]).buffer);
-      } else if (messages === 3) {
+      } else if (messages === 4) {
         try { ws.close(1001); } catch (err) { log.push('close-code:' + err.name); }
         try { ws.close(1000, 'x'.repeat(124)); } catch (err) { log.push('close-reason:' + err.name); }
         ws.close(4000, 'bye');
         log.push('closing:' + ws.readyState);
         ws.close();
+        ws.send('abc');
+        ws.send(new Uint8Array(4));
+        log.push('after-close:' + ws.bufferedAmount);
       }
     });
     ws.onerror = (e) => log.push('error:' + e.type);
@@ -82,12 +86,14 @@ describe('rfc6455/whatwg', () => {
     'send-connecting:InvalidStateError',
     `open:open:1:chat:${url}`,
     'message:string:hello',
+    'message:string:42',
     'message:arraybuffer:1,2,3',
     'binaryType:arraybuffer',
     'message:blob:2',
     'close-code:InvalidAccessError',
     'close-reason:SyntaxError',
     'closing:2',
+    'after-close:7',
     'close:4000:bye:true:3:true',
     'scheme:SyntaxError',
     'fragment:SyntaxError',

@@ -614,6 +614,34 @@ describe('server options and objects', () => {
     expect(() => new WebSocketServer({ noServer: true, WebSocket: Object as unknown as typeof WebSocket })).toThrow(TypeError);
   });
 
+  it('a custom class that throws: the upgraded socket is dropped (no HTTP after the 101), the error reported, the admission slot given back', async () => {
+    let throwing = true;
+    class Fragile extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        if (throwing) throw new Error('constructor failed');
+      }
+    }
+    const { wss, url } = await startServer({ WebSocket: Fragile, maxConnectionsPerIp: 1 });
+    cleanups.push(() => wss.close());
+    const reported: string[] = [];
+    wss.on('error', (error) => reported.push(error.message));
+    for (let i = 0; i < 3; i++) {
+      const client = new WsLib(url);
+      const errors: string[] = [];
+      client.on('error', (error) => errors.push(error.message));
+      const [code] = (await once(client, 'close')) as [number];
+      // A 500 written after the 101 would reach ws's frame parser as an invalid frame (1002).
+      expect([code, errors]).toEqual([1006, []]);
+    }
+    expect(reported).toEqual(['constructor failed', 'constructor failed', 'constructor failed']);
+    expect(wss.stats().open).toBe(0);
+    throwing = false;
+    // With maxConnectionsPerIp 1, a leaked slot would refuse this one (429).
+    const ok = await openClient(url);
+    ok.terminate();
+  });
+
   it('autoPong: false leaves pings to the application; skipUTF8Validation accepts invalid text', async () => {
     const { wss, url } = await startServer({ autoPong: false, skipUTF8Validation: true });
     cleanups.push(() => wss.close());

@@ -54,6 +54,8 @@ export interface AcceptHost {
   endPending(socket: Duplex): void;
   /** The owner told when an admitted connection closes. */
   ownerFor(ticket: OpenTicket): ConnectionOwner;
+  /** An admitted connection was never made (the `WebSocket` class threw): give its ticket back. */
+  unadmit(ticket: OpenTicket): void;
   /** ws's 'headers' event; returns the lines to send (possibly changed by listeners). */
   responseHeaders(lines: string[], request: AnyUpgradeRequest): string[] | null;
   /** A new connection was adopted (before its 'connection' callback). */
@@ -145,6 +147,10 @@ export class AcceptPipeline {
     done: AcceptedCallback,
   ): void {
     let adoptedPair: { ws: WebSocket; connection: Connection };
+    /** The admission ticket until a connection owns it. */
+    let unowned: OpenTicket | null = null;
+    /** The 101 is written: the socket speaks WebSocket now, an HTTP error can no longer be sent. */
+    let upgraded = false;
     try {
       if (socket.destroyed || !socket.writable || socket.readableEnded) {
         socket.destroy();
@@ -179,9 +185,11 @@ export class AcceptPipeline {
       if (!negotiated.ok) return rejectWith(socket, negotiated);
       const ticket = this.host.admit(address, userKeyOf(user));
       if (!ticket.ok) return refuseAdmission(socket, ticket);
+      unowned = ticket;
       const response = acceptResponse(valid.key, sha1, protocol === '' ? undefined : protocol, negotiated.responses, extraHeaders);
       const lines = this.host.responseHeaders(response.slice(0, -4).split('\r\n'), request);
       socket.write(lines === null ? response : lines.join('\r\n') + '\r\n\r\n');
+      upgraded = true;
 
       const { ws, connection } = adoptWebSocket(
         { transport: socket, head: rest, protocol, extensions: negotiated.extensions, extensionsHeader: formatExtensions(negotiated.responses) },
@@ -191,12 +199,17 @@ export class AcceptPipeline {
         this.host.ownerFor(ticket),
         this.settings.WebSocketClass,
       );
+      unowned = null;
       this.host.endPending(socket);
       ws.user = user;
       this.host.adopted(ws, connection);
       adoptedPair = { ws, connection };
     } catch (error) {
-      this.fail(socket, error);
+      if (unowned !== null) this.host.unadmit(unowned);
+      if (!upgraded) return this.fail(socket, error);
+      // After the 101 (a custom `WebSocket` class threw, say) no HTTP answer can follow: the connection is dropped.
+      socket.destroy();
+      this.host.reportError(error instanceof Error ? error : new Error(String(error)));
       return;
     }
     // The application's own callback: what it throws is its own (as with any listener).

@@ -444,6 +444,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
   }
 
   /** @internal AcceptHost */
+  unadmit(ticket: OpenTicket): void {
+    this.admission.release(ticket);
+  }
+
+  /** @internal AcceptHost */
   ownerFor(ticket: OpenTicket): ConnectionOwner {
     return new AdmittedConnection(this, ticket, this.counters.traffic);
   }
