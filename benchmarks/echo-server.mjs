@@ -22,3 +22,10 @@ wss.on('connection', (ws) => {
 });
 wss.on('listening', () => console.log(`rfc6455 echo listening on 127.0.0.1:${port} pid ${process.pid}`));
 if (process.env.MAX_TIME) setTimeout(() => process.exit(0), Number(process.env.MAX_TIME) * 1000).unref();
+// SIGUSR2 (run with --expose-gc): two full collections, then `memory <rss> <heapUsed>` on stdout.
+process.on('SIGUSR2', () => {
+  globalThis.gc?.();
+  globalThis.gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  console.log(`memory ${rss} ${heapUsed}`);
+});

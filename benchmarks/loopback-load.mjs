@@ -22,23 +22,51 @@ export function pinLoad() {
 }
 
 let nextPort = 9500 + Math.floor(Math.random() * 400);
-/** Start `script <port>` (pinned to cpu 0), resolved once it prints `listening`. */
-export async function startServer(script, env = {}) {
+/**
+ * Start `node [nodeArgs] script <port>` (pinned to cpu 0), resolved once it prints `listening`.
+ * Lines it prints later reach the waiters of {@link serverLine}.
+ */
+export async function startServer(script, env = {}, nodeArgs = []) {
   const port = nextPort++;
-  const args = hasTaskset ? ['-c', '0', process.execPath, script, String(port)] : [script, String(port)];
+  const node = [...nodeArgs, script, String(port)];
+  const args = hasTaskset ? ['-c', '0', process.execPath, ...node] : node;
   const child = spawn(hasTaskset ? 'taskset' : process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const server = { port, child, pid: child.pid, lineWaiters: [] };
+  let pending = '';
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 10_000);
     child.stdout.on('data', (d) => {
-      if (d.toString().includes('listening')) {
-        clearTimeout(timer);
-        resolve();
+      pending += d.toString();
+      let end;
+      while ((end = pending.indexOf('\n')) !== -1) {
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 1);
+        if (line.includes('listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+        for (const waiter of server.lineWaiters.splice(0)) waiter(line);
       }
     });
   });
   // taskset execs the server in place, so the child's pid is the server's.
-  return { port, child, pid: child.pid };
+  return server;
 }
+
+/** The server's next line of output. */
+export const serverLine = (server) => new Promise((resolve) => server.lineWaiters.push(resolve));
+
+/**
+ * The server's memory after two full collections: it must run with --expose-gc and answer
+ * SIGUSR2 with `memory <rss> <heapUsed>` (both echo servers do).
+ */
+export async function memory(server) {
+  const line = serverLine(server);
+  process.kill(server.pid, 'SIGUSR2');
+  const [, rss, heapUsed] = (await line).split(' ').map(Number);
+  return { rss, heapUsed };
+}
+
 export const stop = (s) => new Promise((resolve) => {
   s.child.once('exit', resolve);
   s.child.kill('SIGKILL');
@@ -145,6 +173,33 @@ export async function idle(server, conns) {
   await new Promise((r) => setTimeout(r, 2000));
   const after = rssKb(server.pid);
   return { perConn: ((open_ - before) * 1024) / conns, afterPerConn: ((after - before) * 1024) / conns };
+}
+
+/**
+ * Memory per added idle connection: open `from` connections, sample (after GC), open more up to
+ * `to`, sample again; the slope leaves out the fixed startup and young-generation memory that
+ * makes "RSS / N" misleading. Returns bytes per connection, RSS and heap.
+ */
+export async function idleSlope(server, from, to) {
+  const sockets = [];
+  const openUpTo = async (n) => {
+    while (sockets.length < n) {
+      const batch = Math.min(200, n - sockets.length);
+      sockets.push(...(await Promise.all(Array.from({ length: batch }, () => open(server.port)))));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  };
+  await openUpTo(from);
+  const first = await memory(server);
+  await openUpTo(to);
+  const second = await memory(server);
+  for (const { socket } of sockets) {
+    socket.on('data', () => undefined);
+    socket.on('error', () => undefined);
+    socket.write(CLOSE);
+  }
+  await Promise.all(sockets.map(({ socket }) => new Promise((r) => (socket.destroyed ? r() : socket.once('close', r)))));
+  return { rss: (second.rss - first.rss) / (to - from), heap: (second.heapUsed - first.heapUsed) / (to - from) };
 }
 
 export async function churn(port, concurrency, duration) {

@@ -129,7 +129,7 @@ export const MAX_PENDING_PONGS = 16;
 const textEncoder = new TextEncoder();
 
 /** One WebSocket connection's protocol logic, for a client or a server. */
-export class Protocol {
+export class Protocol implements FrameSink {
   /** This endpoint's role. */
   readonly role: Role;
   private currentState: State;
@@ -207,7 +207,7 @@ export class Protocol {
       assemblerOptionsFor.set(options, assemblerOptions);
     }
     this.assemblerOptions = assemblerOptions;
-    this.decoder = new FrameDecoder(new DecoderSink(this), {
+    this.decoder = new FrameDecoder(this, {
       expectMasked: this.role === Role.Server,
       allowedRsv: this.extensionRsv,
       maxFrameSize,
@@ -481,27 +481,32 @@ export class Protocol {
   // -- receiving --------------------------------------------------------------------------------
 
   /** @internal Called by the decoder. */
-  onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
+  frameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
     const error = (this.assemblerInstance ??= new MessageAssembler(this.assemblerOptions)).frameStart(opcode, fin, rsv, length);
     if (error !== null) this.failWith(error);
   }
 
   /** @internal Called by the decoder. */
-  onFramePayload(chunk: Uint8Array): void {
+  framePayload(chunk: Uint8Array): void {
     const error = this.assemblerInstance!.framePayload(chunk);
     if (error !== null) this.failWith(error);
   }
 
   /** @internal Called by the decoder. */
-  onFrameEnd(): void {
+  frameEnd(): void {
     const result = this.assemblerInstance!.frameEnd();
     if (result === null) return;
     if (result instanceof WebSocketError) this.failWith(result);
     else this.pendingEvents.push(result);
   }
 
+  /** @internal Called by the decoder: the input broke a frame-level rule. */
+  frameError(error: WebSocketError): void {
+    this.failWith(error);
+  }
+
   /** @internal Called by the decoder. */
-  onControlFrame(opcode: number, payload: Uint8Array): void {
+  controlFrame(opcode: number, payload: Uint8Array): void {
     if (opcode === Opcode.Ping) {
       this.pendingEvents.push({ type: 'ping', data: payload });
       // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless it
@@ -668,26 +673,6 @@ export class Protocol {
       reason: received === null ? '' : received.reason,
       wasClean: received !== null && this.sentClose !== null,
     });
-  }
-}
-
-/** Forwards decoder callbacks to the protocol: one small object per connection instead of five closures. */
-class DecoderSink implements FrameSink {
-  constructor(private readonly protocol: Protocol) {}
-  frameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
-    this.protocol.onFrameStart(opcode, fin, rsv, length);
-  }
-  framePayload(chunk: Uint8Array): void {
-    this.protocol.onFramePayload(chunk);
-  }
-  frameEnd(): void {
-    this.protocol.onFrameEnd();
-  }
-  controlFrame(opcode: number, payload: Uint8Array): void {
-    this.protocol.onControlFrame(opcode, payload);
-  }
-  frameError(error: WebSocketError): void {
-    this.protocol.failWith(error);
   }
 }
 

@@ -187,6 +187,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    */
   constructor(address: string | URL | null, protocols?: string | readonly string[] | ClientOptions, options?: ClientOptions) {
     super();
+    // The listener table in a fixed shape for the events nearly every application listens to
+    // (as Node's own streams do): EventEmitter's default is a dictionary-mode object of ~160
+    // bytes as soon as one listener is added, on every connection.
+    (this as unknown as { _events: object })._events = { message: undefined, close: undefined, error: undefined, open: undefined };
     const adoption = adopting;
     adopting = null;
     if (adoption !== null) {
@@ -247,6 +251,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     this.protocolName = result.protocol;
     this.extensionsHeader = result.extensionsHeader;
     this.connection = new Connection(this, result, options, isServer, deflate);
+  }
+
+  /** The events that have listeners (the fixed-shape listener table holds empty slots too). */
+  override eventNames() {
+    return super.eventNames().filter((name) => this.listenerCount(name) !== 0);
   }
 
   /** Resolves with the close code, reason and cleanliness once the connection is closed. Never rejects. */

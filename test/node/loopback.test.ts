@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type ServerOptions, WebSocket, type WebSocketServer } from '../../src/index.js';
 import { next, openClient, RawClient, startServer, upgradeRequest } from '../helpers/node.js';
 import { buildFrame } from '../helpers/frames.js';
+import { heartbeatMembers } from '../../src/node/connection/heartbeat-wheel.js';
 
 let servers: WebSocketServer[] = [];
 afterEach(async () => {
@@ -277,6 +278,18 @@ describe('failures and limits', () => {
     expect(code).toBe(1006);
     // It did ping before giving up.
     expect(raw.received.includes(Buffer.from([0x89, 0x00]))).toBe(true);
+  });
+
+  it('heartbeats of many connections run on one shared timer, and leave it when they close', async () => {
+    const { url, wss } = await startServer({ heartbeatInterval: 1000 });
+    servers.push(wss);
+    const before = heartbeatMembers();
+    const clients = await Promise.all(Array.from({ length: 50 }, () => openClient(url)));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(heartbeatMembers() - before).toBe(50);
+    await Promise.all(clients.map((ws) => ws.close()));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(heartbeatMembers()).toBe(before);
   });
 
   it('heartbeat keeps a responsive peer alive', async () => {

@@ -47,6 +47,24 @@ async function httpServer(handler: Parameters<typeof createServer>[1]): Promise<
 }
 
 describe('module shape and objects', () => {
+  it('eventNames() lists only the events with listeners; listeners are added and removed as on any EventEmitter', async () => {
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    const ws = new WebSocket(url);
+    expect(ws.eventNames()).toEqual([]);
+    const onMessage = () => undefined;
+    ws.on('message', onMessage);
+    ws.on('ping', () => undefined);
+    expect(ws.eventNames()).toEqual(['message', 'ping']);
+    expect(ws.listenerCount('message')).toBe(1);
+    ws.off('message', onMessage);
+    expect(ws.eventNames()).toEqual(['ping']);
+    ws.removeAllListeners();
+    expect(ws.eventNames()).toEqual([]);
+    await next(ws, 'open');
+    ws.terminate();
+  });
+
   it('default export is the class, with ws root properties', () => {
     expect(WebSocket.WebSocket).toBe(WebSocket);
     expect(WebSocket.Server).toBe(WebSocketServer);

@@ -4,8 +4,8 @@
  * reads to the sans-I/O core, delivers the core's events in order through the incoming pipeline,
  * and writes what the core produced in one batch per turn (one `write`, or a corked run for large
  * payloads). It owns both directions of backpressure (a set of pause reasons; `'drain'` after the
- * high-water mark; termination past `maxBufferedAmount`), the close, heartbeat and idle timers,
- * and the send callbacks, each of which settles exactly once. Its state is the core's: it keeps
+ * high-water mark; termination of a peer that does not read), the close, stall and idle timers
+ * (heartbeats run on the shared heartbeat wheel), and the send callbacks, each of which settles exactly once. Its state is the core's: it keeps
  * no copy of open/closing/closed. It never lets an error throw into the event loop, and it offers
  * no public API of its own: `WebSocket` is the facade over it.
  */
@@ -26,6 +26,7 @@ import { PERMESSAGE_DEFLATE, type PerMessageDeflateExtension, PerMessageDeflateT
 import { allocate, asBuffer, isUtf8Buffer, sharedMaskKeys } from '../platform.js';
 import type { ResolvedConnectionOptions } from './connection-options.js';
 import type { ResolvedDeflateConfig } from './deflate-options.js';
+import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat-wheel.js';
 import { drainIncoming, type IncomingSink } from './incoming-pipeline.js';
 import { OutgoingPipeline, type OutgoingSink, type PendingFrame, type SendCallback } from './outgoing-pipeline.js';
 import { PauseReason } from './pause-reasons.js';
@@ -115,6 +116,8 @@ const INFLATING = 16;
 const DELIVERING = 32;
 /** The armed stall check is the one-second progress check of output past `maxBufferedAmount`. */
 const OVER_LIMIT_CHECK = 64;
+/** Heartbeats on: a member of the heartbeat wheel until the connection ends. */
+const HEARTBEAT = 128;
 
 /** Output batches up to this size are copied into one buffer and written with one `write`. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -136,7 +139,7 @@ type SocketLike = Duplex & {
 };
 
 /** One open WebSocket connection. */
-export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
+export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, HeartbeatMember {
   /** The core: the one source of truth for the connection's state. */
   readonly protocol: Protocol;
   /** The transport. */
@@ -160,7 +163,6 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
   /** Payload bytes handed to the core and not yet written. */
   private queuedBytes = 0;
   private closeTimer: NodeJS.Timeout | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
   /** When the last read arrived (ms), kept while heartbeats or rate limits need it. */
   private lastReceived = 0;
   private closedInfo: ClosedInfo | null = null;
@@ -220,7 +222,9 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     transport.on('data', transportOnData);
     transport.on('end', transportOnEnd);
     transport.on('close', transportOnClose);
-    transport.on('error', transportOnError);
+    // Once: the handshake stage may have attached it already.
+    transport.removeListener('error', ignoreTransportError);
+    transport.on('error', ignoreTransportError);
     transport.on('drain', transportOnDrain);
     if (typeof transport.setNoDelay === 'function') transport.setNoDelay(true);
     const o = this.options;
@@ -230,8 +234,8 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     }
     if (o.heartbeatInterval > 0) {
       this.lastReceived = Date.now();
-      this.heartbeatTimer = setTimeout(heartbeatTick, o.heartbeatInterval, this);
-      this.heartbeatTimer.unref();
+      this.flags |= HEARTBEAT;
+      joinHeartbeat(this, o.heartbeatInterval);
     }
     // Reasons set before the start (a pause() in an 'open' or 'connection' listener) had no
     // transport to pause yet: apply them now, before any byte is delivered.
@@ -549,7 +553,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
   /** @internal */
   onData(chunk: Uint8Array): void {
     // One clock read per socket read serves the heartbeat and the rate limits of every frame in it.
-    if (this.heartbeatTimer !== null || this.options.rateLimit !== null || this.options.stalledInputTimeout !== 0) {
+    if ((this.flags & HEARTBEAT) !== 0 || this.options.rateLimit !== null || this.options.stalledInputTimeout !== 0) {
       this.lastReceived = Date.now();
       this.flags &= ~AWAITING_PONG;
     }
@@ -609,26 +613,18 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     else this.transport.destroy();
   }
 
-  /** @internal Heartbeat timer. */
-  onHeartbeat(): void {
-    this.heartbeatTimer = null;
+  /** @internal A tick of the heartbeat wheel: ping after an interval of silence, drop a peer silent for an interval after the ping. */
+  onHeartbeat(now: number): void {
     if (this.closedInfo !== null || this.readyState !== OPEN) return;
-    const interval = this.options.heartbeatInterval;
-    const silent = Date.now() - this.lastReceived;
-    if (silent < interval) {
-      // Something arrived meanwhile: proof of life. Look again when the interval since then ends.
-      this.heartbeatTimer = setTimeout(heartbeatTick, interval - silent, this);
-    } else if ((this.flags & AWAITING_PONG) !== 0) {
+    if (now - this.lastReceived < this.options.heartbeatInterval) return; // something arrived: proof of life
+    if ((this.flags & AWAITING_PONG) !== 0) {
       // Nothing at all for an interval after our ping: a zombie or half-open connection.
       this.transport.destroy();
       return;
-    } else {
-      this.flags |= AWAITING_PONG;
-      this.sendControl(true, EMPTY, undefined);
-      this.lastReceived = Date.now(); // the wait for an answer starts now
-      this.heartbeatTimer = setTimeout(heartbeatTick, interval, this);
     }
-    this.heartbeatTimer.unref();
+    this.flags |= AWAITING_PONG;
+    this.sendControl(true, EMPTY, undefined);
+    this.lastReceived = now; // the wait for an answer starts now
   }
 
   /** Deliver what the core decoded, then write what that produced. */
@@ -801,10 +797,12 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder {
     const info: ClosedInfo = { code: event.code, reason: event.reason, wasClean: event.wasClean };
     this.closedInfo = info;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
+    if ((this.flags & HEARTBEAT) !== 0) {
+      this.flags &= ~HEARTBEAT;
+      leaveHeartbeat(this, this.options.heartbeatInterval);
+    }
     if (this.stallTimer !== null) clearTimeout(this.stallTimer);
     this.closeTimer = null;
-    this.heartbeatTimer = null;
     this.stallTimer = null;
     this.budget?.remove(this);
     const transport = this.transport;
@@ -871,14 +869,14 @@ function transportOnDrain(this: OwnedTransport): void {
 function transportOnTimeout(this: OwnedTransport): void {
   this[CONNECTION]?.onIdle();
 }
-function transportOnError(): void {
-  // The 'close' that follows ends the connection (1006).
-}
+/**
+ * The transport's 'error' listener, from the handshake on: an error must never crash the process,
+ * and the 'close' that follows ends the connection (1006). The handshake stages attach this same
+ * function, so an open connection holds one listener, not two.
+ */
+export function ignoreTransportError(): void {}
 function destroyTransport(this: Duplex): void {
   this.destroy();
-}
-function heartbeatTick(connection: Connection): void {
-  connection.onHeartbeat();
 }
 function evictTick(connection: Connection): void {
   connection.onEvict();

@@ -36,7 +36,7 @@ import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/opti
 import { PerMessageDeflateServer } from '../../extensions/index.js';
 import { HeaderMap, type HttpHeadResult, type RequestHead } from '../../handshake/index.js';
 import { Admission, type AdmissionRefusal, MemoryBudget, type OpenTicket, type TrustProxy } from '../../policy/index.js';
-import type { Connection, ConnectionOwner, TopicHub, TrafficCounters } from '../connection/connection.js';
+import { type Connection, type ConnectionOwner, ignoreTransportError, type TopicHub, type TrafficCounters } from '../connection/connection.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions } from '../connection/connection-options.js';
 import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connection/deflate-options.js';
 import { asBuffer, toBuffer } from '../platform.js';
@@ -188,6 +188,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
   /** @internal Connection budgets (sans-I/O). */
   readonly admission: Admission;
   private readonly counters = new ServerStats();
+  /** @internal The traffic counters every admitted connection adds to. */
+  get traffic(): TrafficCounters {
+    return this.counters.traffic;
+  }
   private readonly memory: MemoryBudget<Connection>;
   /** @internal Topics, publishing and the backplane. */
   readonly publisher: Publisher;
@@ -334,7 +338,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
       throw new WebSocketError(ErrorCode.InvalidState, 'handleUpgrade() was called more than once with the same socket');
     }
     marked[HANDLED] = true;
-    socket.on('error', noop);
+    socket.on('error', ignoreTransportError);
     if (!this.beginPending(socket)) return;
     const parsed: RequestHead = {
       kind: 'request',
@@ -450,7 +454,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
 
   /** @internal AcceptHost */
   ownerFor(ticket: OpenTicket): ConnectionOwner {
-    return new AdmittedConnection(this, ticket, this.counters.traffic);
+    return new AdmittedConnection(this, ticket.address, ticket.user);
   }
 
   /**
@@ -496,7 +500,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     this.counters.accepted++;
     this.clients?.add(ws);
     // A verified user's connection holds the user's own topic, for sendToUser.
-    const user = (connection.owner as AdmittedConnection | null)?.ticket.user;
+    const user = (connection.owner as AdmittedConnection | null)?.user;
     if (user !== undefined) this.publisher.subscribe(connection, userKey(user));
     reportOpen(ws.remoteAddress, ws.protocol, ws.extensions);
   }
@@ -544,22 +548,28 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
   }
 }
 
-function noop(): void {}
 
-/** The owner of one admitted connection: gives its ticket back when it closes. */
-class AdmittedConnection implements ConnectionOwner {
-  readonly traffic: TrafficCounters;
-  readonly hub: TopicHub;
+/**
+ * The owner of one admitted connection, and its admission ticket (one small object per
+ * connection: the server's traffic counters and topic hub are read through the server).
+ */
+class AdmittedConnection implements ConnectionOwner, OpenTicket {
   constructor(
     private readonly server: WebSocketServer,
-    readonly ticket: OpenTicket,
-    traffic: TrafficCounters,
-  ) {
-    this.traffic = traffic;
-    this.hub = server.publisher;
+    readonly address: string,
+    readonly user: string | undefined,
+  ) {}
+  get ok(): true {
+    return true;
+  }
+  get traffic(): TrafficCounters {
+    return this.server.traffic;
+  }
+  get hub(): TopicHub {
+    return this.server.publisher;
   }
   connectionClosed(connection: Connection): void {
-    this.server.closedConnection(connection, this.ticket);
+    this.server.closedConnection(connection, this);
   }
 }
 

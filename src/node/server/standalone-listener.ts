@@ -10,6 +10,7 @@
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { HttpHeadParser, type HttpHeadResult, type RequestHead } from '../../handshake/index.js';
+import { ignoreTransportError } from '../connection/connection.js';
 import { rejectUpgrade } from './rejection.js';
 
 /** What the listener hands over. */
@@ -147,7 +148,7 @@ export class StandaloneListener {
   private track(socket: Socket, pending: PendingHandshake): void {
     (socket as PendingSocket)[PENDING] = pending;
     this.pending.add(socket);
-    socket.on('error', noop);
+    socket.on('error', ignoreTransportError);
     socket.on('close', pendingOnClose);
     this.sweepTimer ??= setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.options.handshakeTimeout >> 2))).unref();
   }
@@ -198,4 +199,3 @@ function pendingOnClose(this: PendingSocket): void {
   this[PENDING]?.listener.untrack(this);
 }
 
-function noop(): void {}
