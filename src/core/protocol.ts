@@ -64,7 +64,47 @@ export type ProtocolEvent = Message | PingEvent | PongEvent | CloseFrameEvent | 
 /** The empty lists every connection points at until it has something (frozen: never appended to). */
 const NO_OUTPUT: OutgoingChunk[] = Object.freeze([]) as unknown as OutgoingChunk[];
 const NO_EVENTS: ProtocolEvent[] = Object.freeze([]) as unknown as ProtocolEvent[];
-const assemblerOptionsFor = new WeakMap<ProtocolOptions, MessageAssemblerOptions>();
+const settingsFor = new WeakMap<ProtocolOptions, ProtocolSettings>();
+
+/** What a {@link Protocol} reads from its options: one frozen object per options object. */
+interface ProtocolSettings {
+  readonly role: Role;
+  readonly autoPong: boolean;
+  readonly fragmentSize: number;
+  /** RSV bits the negotiated extensions give meaning to. */
+  readonly extensionRsv: number;
+  readonly maxFrameSize: number;
+  readonly allocate: Allocate;
+  readonly assembler: MessageAssemblerOptions;
+}
+
+/** Check `options` and resolve its defaults. */
+function resolveSettings(options: ProtocolOptions): ProtocolSettings {
+  if (options.role !== Role.Client && options.role !== Role.Server) {
+    throw new WebSocketError(ErrorCode.InvalidArgument, 'option "role" must be "client" or "server"');
+  }
+  const maxPayload = integerOption(options.maxPayload, 'maxPayload', DEFAULT_MAX_PAYLOAD, 0);
+  const maxFrameSize = integerOption(options.maxFrameSize, 'maxFrameSize', maxPayload, 0);
+  const maxFragments = integerOption(options.maxFragments, 'maxFragments', DEFAULT_MAX_FRAGMENTS, 1);
+  const extensionRsv = rsvOf(options.extensions ?? []);
+  const allocate = options.allocate ?? allocateZeroed;
+  return Object.freeze({
+    role: options.role,
+    autoPong: booleanOption(options.autoPong, 'autoPong', true),
+    fragmentSize: integerOption(options.fragmentSize, 'fragmentSize', 0, 0),
+    extensionRsv,
+    maxFrameSize,
+    allocate,
+    assembler: Object.freeze({
+      maxPayload,
+      maxFragments,
+      allocate,
+      ...(options.isUtf8 === undefined ? {} : { isUtf8: options.isUtf8 }),
+      ...(options.validateUtf8 === false ? { validateUtf8: false } : {}),
+      messageRsv: extensionRsv,
+    }),
+  });
+}
 const serverEncoders = new WeakMap<Allocate, FrameEncoder>();
 
 /** The shared unmasked encoder for `allocate`. */
@@ -128,39 +168,40 @@ const checkedOptions = new WeakSet<object>();
 export const MAX_PENDING_PONGS = 16;
 const textEncoder = new TextEncoder();
 
+// Bits of Protocol.bits.
+/** A 'close', 'error' or 'closed' event has been handed to the driver. */
+const END_DELIVERED = 1;
+/** A message sent with `fin: false` is not finished. */
+const SENDING_FRAGMENTED = 2;
+/** The connection was failed (§7.1.7): it ends with our close frame, whatever the peer sends. */
+const FAILING = 4;
+const EOF_SENT = 8;
+const EOF_RECEIVED = 16;
+
 /** One WebSocket connection's protocol logic, for a client or a server. */
 export class Protocol implements FrameSink {
-  /** This endpoint's role. */
-  readonly role: Role;
+  /** What the options say, resolved once per options object. */
+  private readonly settings: ProtocolSettings;
   private currentState: State;
   private readonly decoder: FrameDecoder;
   /** Made on the first data frame: an idle connection holds no assembler. */
   private assemblerInstance: MessageAssembler | null = null;
-  private readonly assemblerOptions: MessageAssemblerOptions;
   private readonly encoder: FrameEncoder;
-  private readonly autoPong: boolean;
-  private readonly fragmentSize: number;
-  private readonly extensionRsv: number;
 
   /** Decoded events not yet taken (the shared empty list until the first one: an idle connection holds none). */
   private events: ProtocolEvent[] = NO_EVENTS;
   /** Index of the next event {@link Protocol.nextEvent} hands out. */
   private eventIndex = 0;
-  /** A 'close', 'error' or 'closed' event has been handed to the driver. */
-  private endDelivered = false;
+  /** END_DELIVERED, SENDING_FRAGMENTED, FAILING, EOF_SENT, EOF_RECEIVED (one field, not five). */
+  private bits = 0;
   /** Chunks to write (the shared empty list while there are none). */
   private output: OutgoingChunk[] = NO_OUTPUT;
   /** Automatic pongs queued in `output` since it was last drained (at most MAX_PENDING_PONGS). */
   private pendingPongs = 0;
   /** Index in `output` of the last automatic pong queued. */
   private lastPongIndex = -1;
-  private sendingFragmented = false;
   private sentClose: CloseInfo | null = null;
-  /** The connection was failed (§7.1.7): it ends with our close frame, whatever the peer sends. */
-  private failing = false;
   private receivedClose: CloseInfo | null = null;
-  private eofSent = false;
-  private eofReceived = false;
   /**
    * A close frame owed because of received data (a reply to the peer's close, or a failure),
    * applied with the state change and a server's EOF at the next `dataToSend()`: replies the
@@ -180,41 +221,28 @@ export class Protocol implements FrameSink {
       rejectUnknownKeys(options, OPTION_KEYS, 'Protocol');
       checkedOptions.add(options);
     }
-    if (options.role !== Role.Client && options.role !== Role.Server) {
-      throw new WebSocketError(ErrorCode.InvalidArgument, 'option "role" must be "client" or "server"');
+    let settings = settingsFor.get(options);
+    if (settings === undefined) {
+      settings = resolveSettings(options);
+      // Connections sharing one options object share the resolved settings too.
+      settingsFor.set(options, settings);
     }
-    this.role = options.role;
-    const maxPayload = integerOption(options.maxPayload, 'maxPayload', DEFAULT_MAX_PAYLOAD, 0);
-    const maxFrameSize = integerOption(options.maxFrameSize, 'maxFrameSize', maxPayload, 0);
-    const maxFragments = integerOption(options.maxFragments, 'maxFragments', DEFAULT_MAX_FRAGMENTS, 1);
-    this.autoPong = booleanOption(options.autoPong, 'autoPong', true);
-    this.fragmentSize = integerOption(options.fragmentSize, 'fragmentSize', 0, 0);
-    const allocate = options.allocate ?? allocateZeroed;
-    this.extensionRsv = rsvOf(options.extensions ?? []);
+    this.settings = settings;
     this.currentState = State.Open;
-
-    let assemblerOptions = assemblerOptionsFor.get(options);
-    if (assemblerOptions === undefined) {
-      assemblerOptions = Object.freeze({
-        maxPayload,
-        maxFragments,
-        allocate,
-        ...(options.isUtf8 === undefined ? {} : { isUtf8: options.isUtf8 }),
-        ...(options.validateUtf8 === false ? { validateUtf8: false } : {}),
-        messageRsv: this.extensionRsv,
-      });
-      // Connections sharing one options object share the assembler settings too.
-      assemblerOptionsFor.set(options, assemblerOptions);
-    }
-    this.assemblerOptions = assemblerOptions;
     this.decoder = new FrameDecoder(this, {
-      expectMasked: this.role === Role.Server,
-      allowedRsv: this.extensionRsv,
-      maxFrameSize,
+      expectMasked: settings.role === Role.Server,
+      allowedRsv: settings.extensionRsv,
+      maxFrameSize: settings.maxFrameSize,
     });
+    const allocate = settings.allocate;
     // A server's encoder holds no state but its allocator: one is shared by every server connection.
     this.encoder =
-      this.role === Role.Client ? new FrameEncoder(options.maskKeyPool ?? new MaskKeyPool(options.randomFill ?? webCryptoRandomFill), allocate) : serverEncoderFor(allocate);
+      settings.role === Role.Client ? new FrameEncoder(options.maskKeyPool ?? new MaskKeyPool(options.randomFill ?? webCryptoRandomFill), allocate) : serverEncoderFor(allocate);
+  }
+
+  /** This endpoint's role. */
+  get role(): Role {
+    return this.settings.role;
   }
 
   /** The output list to append to (made on the first chunk after the last `dataToSend`). */
@@ -238,7 +266,7 @@ export class Protocol implements FrameSink {
    */
   get phase(): Phase {
     if (this.currentState === State.Closed) return Phase.Closed;
-    if (this.failing) return Phase.Failed;
+    if ((this.bits & FAILING) !== 0) return Phase.Failed;
     if (this.sentClose !== null) return this.receivedClose !== null ? Phase.CloseAcknowledged : Phase.ClosedByUs;
     if (this.receivedClose !== null) return Phase.ClosedByPeer;
     return Phase.Open;
@@ -258,13 +286,13 @@ export class Protocol implements FrameSink {
    * stays like this without progress (a peer holding memory with a message it never finishes).
    */
   get inputPending(): boolean {
-    if (this.currentState === State.Closed || this.receivedClose !== null || this.failing) return false;
+    if (this.currentState === State.Closed || this.receivedClose !== null || (this.bits & FAILING) !== 0) return false;
     return this.decoder.midFrame || this.assemblerInstance?.inMessage === true;
   }
 
   /** Whether an outgoing message was started with `fin = false` and awaits its continuation. */
   get sendingFragment(): boolean {
-    return this.sendingFragmented;
+    return (this.bits & SENDING_FRAGMENTED) !== 0;
   }
 
   /**
@@ -273,7 +301,7 @@ export class Protocol implements FrameSink {
    * no longer open, even while a reply to the peer's close is still owed.
    */
   get endReported(): boolean {
-    return this.endDelivered;
+    return (this.bits & END_DELIVERED) !== 0;
   }
 
   /** The close frame this endpoint sent (code 1005 if it had none), or null. */
@@ -301,7 +329,7 @@ export class Protocol implements FrameSink {
    * same chunk can still be sent ahead of the close frame.
    */
   receiveData(chunk: Uint8Array): void {
-    if (this.eofReceived || this.currentState === State.Closed) return;
+    if ((this.bits & EOF_RECEIVED) !== 0 || this.currentState === State.Closed) return;
     try {
       this.decoder.push(chunk);
     } catch (error) {
@@ -312,8 +340,8 @@ export class Protocol implements FrameSink {
 
   /** The transport's read side ended (the peer sent FIN, or the transport is gone). Never throws. */
   receiveEof(): void {
-    if (this.eofReceived) return;
-    this.eofReceived = true;
+    if ((this.bits & EOF_RECEIVED) !== 0) return;
+    this.bits |= EOF_RECEIVED;
     if (this.currentState === State.Closed) return;
     this.decoder.halt();
     this.assemblerInstance?.reset();
@@ -361,10 +389,10 @@ export class Protocol implements FrameSink {
   sendPrepared(frame: PreparedFrame): void {
     this.assertCanSend();
     // "A client MUST mask all frames that it sends to the server" (§5.1): prepared frames are unmasked.
-    if (this.role !== Role.Server) throw new WebSocketError(ErrorCode.InvalidState, 'prepared frames are for servers');
+    if (this.settings.role !== Role.Server) throw new WebSocketError(ErrorCode.InvalidState, 'prepared frames are for servers');
     // A message's frames are not interleaved with another message's (§5.4).
-    if (this.sendingFragmented) throw new WebSocketError(ErrorCode.InvalidState, 'a fragmented message is still being sent');
-    if ((frame.rsv & ~this.extensionRsv) !== 0) {
+    if ((this.bits & SENDING_FRAGMENTED) !== 0) throw new WebSocketError(ErrorCode.InvalidState, 'a fragmented message is still being sent');
+    if ((frame.rsv & ~this.settings.extensionRsv) !== 0) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'RSV bits not claimed by a negotiated extension');
     }
     for (const chunk of frame.chunks) this.out.push(chunk);
@@ -417,13 +445,13 @@ export class Protocol implements FrameSink {
     if (this.currentState === State.Closed) return;
     const payload = encodeClosePayload(code, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES));
     this.pendingClose = null;
-    this.failing = true;
+    this.bits |= FAILING;
     this.decoder.halt();
     this.assemblerInstance?.reset();
     if (this.sentClose === null) this.queueClose(payload);
     this.currentState = State.Closing;
     // "the server MUST close the underlying TCP connection immediately" when it fails (§7.1.7 via §7.1.1).
-    if (this.role === Role.Server) this.sendEof();
+    if (this.settings.role === Role.Server) this.sendEof();
   }
 
   /** Take every event decoded and not yet taken, oldest first. */
@@ -431,7 +459,7 @@ export class Protocol implements FrameSink {
     const events = this.eventIndex === 0 ? this.events : this.events.slice(this.eventIndex);
     this.events = NO_EVENTS;
     this.eventIndex = 0;
-    for (const event of events) if (event.type === 'close' || event.type === 'error' || event.type === 'closed') this.endDelivered = true;
+    for (const event of events) if (event.type === 'close' || event.type === 'error' || event.type === 'closed') this.bits |= END_DELIVERED;
     return events;
   }
 
@@ -447,7 +475,7 @@ export class Protocol implements FrameSink {
       events.length = 0;
       this.eventIndex = 0;
     }
-    if (event.type === 'close' || event.type === 'error' || event.type === 'closed') this.endDelivered = true;
+    if (event.type === 'close' || event.type === 'error' || event.type === 'closed') this.bits |= END_DELIVERED;
     return event;
   }
 
@@ -482,7 +510,7 @@ export class Protocol implements FrameSink {
 
   /** @internal Called by the decoder. */
   frameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
-    const error = (this.assemblerInstance ??= new MessageAssembler(this.assemblerOptions)).frameStart(opcode, fin, rsv, length);
+    const error = (this.assemblerInstance ??= new MessageAssembler(this.settings.assembler)).frameStart(opcode, fin, rsv, length);
     if (error !== null) this.failWith(error);
   }
 
@@ -511,7 +539,7 @@ export class Protocol implements FrameSink {
       this.pendingEvents.push({ type: 'ping', data: payload });
       // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless it
       // already received a Close frame." (§5.5.2) Nothing may follow our own close frame either.
-      if (this.autoPong && this.sentClose === null) this.queuePong(payload);
+      if (this.settings.autoPong && this.sentClose === null) this.queuePong(payload);
     } else if (opcode === Opcode.Pong) {
       this.pendingEvents.push({ type: 'pong', data: payload });
     } else {
@@ -545,7 +573,7 @@ export class Protocol implements FrameSink {
    * immediately; the client SHOULD wait for the server to close the connection" (§7.1.1). */
   private closeHandshakeDone(): void {
     this.currentState = State.Closing;
-    if (this.role === Role.Server) this.sendEof();
+    if (this.settings.role === Role.Server) this.sendEof();
   }
 
   /**
@@ -569,7 +597,7 @@ export class Protocol implements FrameSink {
   failWith(error: WebSocketError): void {
     this.decoder.halt();
     this.assemblerInstance?.reset();
-    if (this.currentState === State.Closed || this.failing || this.pendingClose?.failure === true) return;
+    if (this.currentState === State.Closed || (this.bits & FAILING) !== 0 || this.pendingClose?.failure === true) return;
     this.pendingEvents.push({ type: 'error', error });
     // "the endpoint MUST NOT continue to attempt to process data (including a responding Close
     // frame) from the remote endpoint after being instructed to _Fail the WebSocket Connection_" (§7.1.7)
@@ -603,16 +631,16 @@ export class Protocol implements FrameSink {
   private sendData(opcode: number, data: Uint8Array, fin: boolean, rsv: number): void {
     this.assertCanSend();
     if (opcode === Opcode.Continuation) {
-      if (!this.sendingFragmented) {
+      if ((this.bits & SENDING_FRAGMENTED) === 0) {
         throw new WebSocketError(ErrorCode.InvalidState, 'no fragmented message to continue');
       }
-    } else if (this.sendingFragmented) {
+    } else if ((this.bits & SENDING_FRAGMENTED) !== 0) {
       throw new WebSocketError(ErrorCode.InvalidState, 'a fragmented message is still being sent');
     }
-    if ((rsv & ~this.extensionRsv) !== 0) {
+    if ((rsv & ~this.settings.extensionRsv) !== 0) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'RSV bits not claimed by a negotiated extension');
     }
-    const limit = this.fragmentSize;
+    const limit = this.settings.fragmentSize;
     if (limit === 0 || data.length <= limit) {
       this.encoder.encode(opcode, data, fin, rsv, this.out);
     } else {
@@ -627,7 +655,7 @@ export class Protocol implements FrameSink {
         frameRsv = 0;
       }
     }
-    this.sendingFragmented = !fin;
+    this.bits = fin ? this.bits & ~SENDING_FRAGMENTED : this.bits | SENDING_FRAGMENTED;
   }
 
   private sendControl(opcode: number, data: Uint8Array): void {
@@ -659,8 +687,8 @@ export class Protocol implements FrameSink {
   }
 
   private sendEof(): void {
-    if (this.eofSent) return;
-    this.eofSent = true;
+    if ((this.bits & EOF_SENT) !== 0) return;
+    this.bits |= EOF_SENT;
     this.out.push(SEND_EOF);
   }
 

@@ -163,19 +163,19 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   /** Whatever the server's `verify` hook attached to this connection (e.g. the authenticated user). */
   user: unknown = undefined;
 
-  private connection: Connection | null = null;
+  private _connection: Connection | null = null;
   /** Index into BINARY_TYPES. */
-  private binaryKind = 0;
-  private urlText: string;
-  private protocolName = '';
-  private extensionsHeader = '';
+  private _binaryKind = 0;
+  private _urlText: string;
+  private _protocolName = '';
+  private _extensionsHeader = '';
   /** How a connection that never opened ended (a client whose handshake failed). */
-  private failedInfo: ClosedInfo | null = null;
-  private closedPromise: Promise<ClosedInfo> | null = null;
-  private resolveClosed: ((info: ClosedInfo) => void) | null = null;
-  private abortHandshake: ((error: WebSocketError) => void) | null = null;
-  private iterator: MessageQueue | null = null;
-  private readonly maxQueuedMessages: number;
+  private _failedInfo: ClosedInfo | null = null;
+  private _closedPromise: Promise<ClosedInfo> | null = null;
+  private _resolveClosed: ((info: ClosedInfo) => void) | null = null;
+  private _abortHandshake: ((error: WebSocketError) => void) | null = null;
+  private _iterator: MessageQueue | null = null;
+  private readonly _maxQueuedMessages: number;
 
   /**
    * Connect to a WebSocket server.
@@ -195,9 +195,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     adopting = null;
     if (adoption !== null) {
       // Server side: the accept pipeline hands over a finished handshake.
-      this.urlText = adoption.target;
-      this.maxQueuedMessages = adoption.options.maxQueuedMessages;
-      this.adopt(adoption.result, adoption.options, true, adoption.deflate);
+      this._urlText = adoption.target;
+      this._maxQueuedMessages = adoption.options.maxQueuedMessages;
+      this._adopt(adoption.result, adoption.options, true, adoption.deflate);
       return;
     }
     if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
@@ -207,50 +207,50 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const offered = checkProtocols(protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols]);
     const url = parseWebSocketUrl(address as string | URL);
     const resolved = resolveClientOptions((options ?? {}) as ClientOptions);
-    this.urlText = url.href;
-    this.maxQueuedMessages = resolved.connection.maxQueuedMessages;
-    this.abortHandshake = openClientHandshake(url, offered, resolved, this.handshakeHost(), (outcome) => {
-      this.abortHandshake = null;
+    this._urlText = url.href;
+    this._maxQueuedMessages = resolved.connection.maxQueuedMessages;
+    this._abortHandshake = openClientHandshake(url, offered, resolved, this._handshakeHost(), (outcome) => {
+      this._abortHandshake = null;
       if (outcome.ok) {
-        this.adopt(outcome.result, resolved.connection, false, resolved.deflate);
+        this._adopt(outcome.result, resolved.connection, false, resolved.deflate);
         try {
           this.emit('open');
         } finally {
           // Delivery starts on the next turn (as in browsers): code that awaits 'open' and only
           // then attaches its 'message' listener still gets the frames right behind the 101.
           // A throwing 'open' listener does not leave the connection unread.
-          this.connection!.start(true);
+          this._connection!.start(true);
         }
         return;
       }
-      this.failedInfo = { code: CloseCode.AbnormalClosure, reason: '', wasClean: false };
+      this._failedInfo = { code: CloseCode.AbnormalClosure, reason: '', wasClean: false };
       if (!outcome.handled && this.listenerCount('error') !== 0) this.emit('error', outcome.error);
-      this.onClosed(this.failedInfo);
+      this._onClosed(this._failedInfo);
     });
   }
 
   /** What the client handshake reports to (made once per client; a server-side WebSocket never makes it). */
-  private handshakeHost() {
+  private _handshakeHost() {
     return {
       websocket: this,
       upgrade: (response: IncomingMessage): boolean => {
         this.emit('upgrade', response);
         // A listener may have closed or terminated the WebSocket.
-        return this.abortHandshake !== null && this.abortHandshake !== ABORTED && this.failedInfo === null;
+        return this._abortHandshake !== null && this._abortHandshake !== ABORTED && this._failedInfo === null;
       },
       unexpected: (request: ClientRequest, response: IncomingMessage): boolean => this.emit('unexpected-response', request, response),
       redirect: (url: string, request: ClientRequest): void => {
-        this.urlText = url;
+        this._urlText = url;
         this.emit('redirect', url, request);
       },
       handlesRedirects: (): boolean => this.listenerCount('redirect') !== 0,
     };
   }
 
-  private adopt(result: HandshakeResult, options: ResolvedConnectionOptions, isServer: boolean, deflate: ResolvedDeflateConfig | null): void {
-    this.protocolName = result.protocol;
-    this.extensionsHeader = result.extensionsHeader;
-    this.connection = new Connection(this, result, options, isServer, deflate);
+  private _adopt(result: HandshakeResult, options: ResolvedConnectionOptions, isServer: boolean, deflate: ResolvedDeflateConfig | null): void {
+    this._protocolName = result.protocol;
+    this._extensionsHeader = result.extensionsHeader;
+    this._connection = new Connection(this, result, options, isServer, deflate);
   }
 
   /** The events that have listeners (the fixed-shape listener table holds empty slots too). */
@@ -260,17 +260,21 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
 
   /** Resolves with the close code, reason and cleanliness once the connection is closed. Never rejects. */
   get closed(): Promise<ClosedInfo> {
-    if (this.closedPromise === null) {
+    return this._whenClosed();
+  }
+
+  private _whenClosed(): Promise<ClosedInfo> {
+    if (this._closedPromise === null) {
       // Made on first use: a connection nobody awaits costs no promise.
-      const info = this.connection?.closed ?? this.failedInfo;
-      this.closedPromise =
+      const info = this._connection?.closed ?? this._failedInfo;
+      this._closedPromise =
         info !== null
           ? Promise.resolve(info)
           : new Promise((resolve) => {
-              this.resolveClosed = resolve;
+              this._resolveClosed = resolve;
             });
     }
-    return this.closedPromise;
+    return this._closedPromise;
   }
 
   /**
@@ -278,58 +282,58 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    * `'fragments'` (an array of `Buffer`s) or `'blob'`. Other values are ignored, as in ws and browsers.
    */
   get binaryType(): BinaryType {
-    return BINARY_TYPES[this.binaryKind]!;
+    return BINARY_TYPES[this._binaryKind]!;
   }
   set binaryType(type: BinaryType) {
     const kind = BINARY_TYPES.indexOf(type);
-    if (kind !== -1) this.binaryKind = kind;
+    if (kind !== -1) this._binaryKind = kind;
   }
 
   /** @internal How the connection ended, once it has (for the WHATWG emulation's `wasClean`). */
-  get closeInfo(): ClosedInfo | null {
-    return this.connection?.closed ?? this.failedInfo;
+  get _closeInfo(): ClosedInfo | null {
+    return this._connection?.closed ?? this._failedInfo;
   }
 
   /** The connection state: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
   get readyState(): number {
-    const connection = this.connection;
+    const connection = this._connection;
     if (connection !== null) return connection.readyState;
-    return this.failedInfo !== null ? CLOSED : this.abortHandshake === ABORTED ? CLOSING : CONNECTING;
+    return this._failedInfo !== null ? CLOSED : this._abortHandshake === ABORTED ? CLOSING : CONNECTING;
   }
 
   /** The URL (client) or request target (server) of this connection. */
   get url(): string {
-    return this.urlText;
+    return this._urlText;
   }
 
   /** The subprotocol the handshake selected, or ''. */
   get protocol(): string {
-    return this.protocolName;
+    return this._protocolName;
   }
 
   /** The `Sec-WebSocket-Extensions` the handshake agreed on, or ''. */
   get extensions(): string {
-    return this.extensionsHeader;
+    return this._extensionsHeader;
   }
 
   /** Bytes accepted by `send` and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.connection?.bufferedAmount ?? 0;
+    return this._connection?.bufferedAmount ?? 0;
   }
 
   /** Whether the application paused reading with {@link WebSocket.pause}. */
   get isPaused(): boolean {
-    return this.connection?.isPaused ?? false;
+    return this._connection?.isPaused ?? false;
   }
 
   /** The peer's IP address. */
   get remoteAddress(): string | undefined {
-    return (this.connection?.transport as { remoteAddress?: string } | undefined)?.remoteAddress;
+    return (this._connection?.transport as { remoteAddress?: string } | undefined)?.remoteAddress;
   }
 
   /** The peer's port. */
   get remotePort(): number | undefined {
-    return (this.connection?.transport as { remotePort?: number } | undefined)?.remotePort;
+    return (this._connection?.transport as { remotePort?: number } | undefined)?.remotePort;
   }
 
   /**
@@ -346,23 +350,23 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
       callback = options;
       options = undefined;
     }
-    this.assertNotConnecting();
+    this._assertNotConnecting();
     if (typeof data === 'number') data = String(data);
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
     const compress = options?.compress !== false;
     if (isBlob(data) || (blobChainCount !== 0 && blobChains.has(this))) {
-      this.sendLater(data ?? null, binary, fin, compress, callback);
+      this._sendLater(data ?? null, binary, fin, compress, callback);
       return true;
     }
     const bytes = toPayload(data);
-    const connection = this.openOrReject(callback);
+    const connection = this._openOrReject(callback);
     if (connection === null) return false;
     return connection.send(bytes, binary, fin, compress, callback);
   }
 
   /** Send after the Blobs before it are read: in order, each callback settled once. */
-  private sendLater(data: SendData | null, binary: boolean, fin: boolean, compress: boolean, callback: Callback | undefined): void {
+  private _sendLater(data: SendData | null, binary: boolean, fin: boolean, compress: boolean, callback: Callback | undefined): void {
     const read = isBlob(data) ? data.arrayBuffer().then((buffer) => Buffer.from(buffer)) : Promise.resolve(toPayload(data));
     // A bad argument throws at the call, as for any send.
     if (!isBlob(data)) toPayload(data);
@@ -371,7 +375,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
       .then(() => read)
       .then(
         (bytes) => {
-          const connection = this.openOrReject(callback);
+          const connection = this._openOrReject(callback);
           if (connection !== null) connection.send(bytes, binary, fin, compress, callback);
         },
         (error: unknown) => {
@@ -392,14 +396,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    * when the high-water mark is reached. Rejects, never hangs, when the connection closes first.
    */
   async sendAsync(data: SendData, options?: SendOptions): Promise<void> {
-    if (this.connection?.needsDrain === true) await this.drained();
+    if (this._connection?.needsDrain === true) await this._drained();
     await new Promise<void>((resolve, reject) => {
       this.send(data, options ?? {}, (error) => (error ? reject(error) : resolve()));
     });
   }
 
   /** Resolves at the next 'drain'; rejects if the connection closes first. */
-  private drained(): Promise<void> {
+  private _drained(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const onDrain = () => {
         this.off('close', onClose);
@@ -421,7 +425,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING; {RangeError} `WS_ERR_INVALID_ARGUMENT` for more than 125 bytes
    */
   ping(data?: SendData | Callback | null, mask?: boolean | Callback, callback?: Callback): void {
-    this.control(true, data, mask, callback);
+    this._control(true, data, mask, callback);
   }
 
   /**
@@ -430,33 +434,33 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    * @throws {WebSocketError} `WS_ERR_INVALID_STATE` while CONNECTING; {RangeError} `WS_ERR_INVALID_ARGUMENT` for more than 125 bytes
    */
   pong(data?: SendData | Callback | null, mask?: boolean | Callback, callback?: Callback): void {
-    this.control(false, data, mask, callback);
+    this._control(false, data, mask, callback);
   }
 
-  private control(ping: boolean, data: SendData | Callback | null | undefined, mask: boolean | Callback | undefined, callback: Callback | undefined): void {
+  private _control(ping: boolean, data: SendData | Callback | null | undefined, mask: boolean | Callback | undefined, callback: Callback | undefined): void {
     if (typeof data === 'function') {
       callback = data;
       data = undefined;
     } else if (typeof mask === 'function') {
       callback = mask;
     }
-    this.assertNotConnecting();
+    this._assertNotConnecting();
     if (typeof data === 'number') data = String(data);
     if (isBlob(data)) throw argumentError('TypeError', 'a ping or pong payload cannot be a Blob');
     const bytes = toPayload(data);
     // "All control frames MUST have a payload length of 125 bytes or less" (RFC 6455 §5.5).
     if (bytes.length > MAX_CONTROL_PAYLOAD) throw argumentError('RangeError', 'the data size must not be greater than 125 bytes');
-    this.openOrReject(callback)?.sendControl(ping, bytes, callback);
+    this._openOrReject(callback)?.sendControl(ping, bytes, callback);
   }
 
   /** Sending while the handshake runs is misuse (as in ws): it throws. */
-  private assertNotConnecting(): void {
-    if (this.connection === null && this.failedInfo === null) throw notOpenError(CONNECTING);
+  private _assertNotConnecting(): void {
+    if (this._connection === null && this._failedInfo === null) throw notOpenError(CONNECTING);
   }
 
   /** The connection when it is open; otherwise null, and `callback` gets the error on the next tick. */
-  private openOrReject(callback: Callback | undefined): Connection | null {
-    const connection = this.connection;
+  private _openOrReject(callback: Callback | undefined): Connection | null {
+    const connection = this._connection;
     if (connection !== null && connection.readyState === OPEN) return connection;
     if (callback !== undefined) process.nextTick(callback, notOpenError(this.readyState));
     return null;
@@ -479,36 +483,36 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const status = code === undefined && text.length !== 0 ? CloseCode.Normal : code;
     // Every argument is checked here, at the call, whatever the state.
     encodeClosePayload(status, text);
-    if (this.connection === null) {
-      this.abortConnecting();
-      return this.closed;
+    if (this._connection === null) {
+      this._abortConnecting();
+      return this._whenClosed();
     }
-    this.connection.close(status, text);
-    return this.closed;
+    this._connection.close(status, text);
+    return this._whenClosed();
   }
 
   /** Destroy the socket at once, without a closing handshake (close code 1006). */
   terminate(): void {
-    if (this.connection === null) this.abortConnecting();
-    else this.connection.terminate();
+    if (this._connection === null) this._abortConnecting();
+    else this._connection.terminate();
   }
 
   /** Close or terminate while CONNECTING: CLOSING at once, then (next tick, as in ws) 'error' and 'close'. */
-  private abortConnecting(): void {
-    const abort = this.abortHandshake;
+  private _abortConnecting(): void {
+    const abort = this._abortHandshake;
     if (abort === null || abort === ABORTED) return;
-    this.abortHandshake = ABORTED;
+    this._abortHandshake = ABORTED;
     abort(new WebSocketError(ErrorCode.ConnectionFailed, 'WebSocket was closed before the connection was established'));
   }
 
   /** Stop reading from the socket (incoming messages wait in the kernel). */
   pause(): void {
-    this.connection?.pauseFor(PauseReason.User);
+    this._connection?.pauseFor(PauseReason.User);
   }
 
   /** Resume reading after {@link WebSocket.pause}. */
   resume(): void {
-    this.connection?.resumeFor(PauseReason.User);
+    this._connection?.resumeFor(PauseReason.User);
   }
 
   /**
@@ -516,63 +520,63 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    * socket stops reading while `maxQueuedMessages` wait unconsumed. Ends when the connection closes.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<IteratedMessage> {
-    if (this.iterator === null) {
-      this.iterator = new MessageQueue(this, this.maxQueuedMessages);
-      if (this.readyState === CLOSED) this.iterator.end();
+    if (this._iterator === null) {
+      this._iterator = new MessageQueue(this, this._maxQueuedMessages);
+      if (this.readyState === CLOSED) this._iterator.end();
     }
-    return this.iterator;
+    return this._iterator;
   }
 
   /** @internal ReadControl of the async iterator. */
-  pauseFor(reason: PauseReason): void {
-    this.connection?.pauseFor(reason);
+  _pauseFor(reason: PauseReason): void {
+    this._connection?.pauseFor(reason);
   }
 
   /** @internal ReadControl of the async iterator. */
-  resumeFor(reason: PauseReason): void {
-    this.connection?.resumeFor(reason);
+  _resumeFor(reason: PauseReason): void {
+    this._connection?.resumeFor(reason);
   }
 
   // -- ConnectionHost: what the connection reports ----------------------------------------------
 
   /** @internal */
-  onMessage(data: Uint8Array, binary: boolean): void {
+  _onMessage(data: Uint8Array, binary: boolean): void {
     // One conversion serves the iterator and the listeners (an ArrayBuffer is a copy).
-    const kind = binary ? this.binaryKind : 0;
+    const kind = binary ? this._binaryKind : 0;
     const buffer = asBuffer(data);
     if (kind === 0) {
-      this.iterator?.push(binary ? buffer : buffer.toString('utf8'));
+      this._iterator?.push(binary ? buffer : buffer.toString('utf8'));
       this.emit('message', buffer, binary);
       return;
     }
     const value = kind === 1 ? toArrayBuffer(data) : kind === 2 ? [buffer] : new Blob([buffer]);
-    this.iterator?.push(kind === 1 ? (value as ArrayBuffer) : buffer);
+    this._iterator?.push(kind === 1 ? (value as ArrayBuffer) : buffer);
     this.emit('message', value as RawData, binary);
   }
 
   /** @internal */
-  onPing(data: Uint8Array): void {
+  _onPing(data: Uint8Array): void {
     this.emit('ping', asBuffer(data));
   }
 
   /** @internal */
-  onPong(data: Uint8Array): void {
+  _onPong(data: Uint8Array): void {
     this.emit('pong', asBuffer(data));
   }
 
   /** @internal */
-  onError(error: WebSocketError): void {
+  _onError(error: WebSocketError): void {
     // ws emits 'error' for protocol failures; without a listener it is not thrown (the close event reports the end).
     if (this.listenerCount('error') !== 0) this.emit('error', error);
   }
 
   /** @internal */
-  onDrain(): void {
+  _onDrain(): void {
     this.emit('drain');
   }
 
   /** @internal */
-  onDropped(key: string, reason: DropReason, bytes: number): void {
+  _onDropped(key: string, reason: DropReason, bytes: number): void {
     if (this.listenerCount('dropped') === 0) return;
     const user = isUserKey(key) ? key.slice(1) : undefined;
     this.emit('dropped', { topic: user === undefined ? key : undefined, user, reason, bytes });
@@ -589,7 +593,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    * @throws {WebSocketError} `WS_ERR_INVALID_STATE` on a client-side connection; `WS_ERR_INVALID_ARGUMENT` for a bad topic name; `WS_ERR_TOO_MANY_TOPICS` past `maxTopicsPerConnection`
    */
   subscribe(topic: string): boolean {
-    const [connection, hub] = this.topicHub();
+    const [connection, hub] = this._topicHub();
     return hub.subscribe(connection, checkTopic(topic, hub.maxTopicLength));
   }
 
@@ -599,18 +603,18 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    * @returns true if it was subscribed
    */
   unsubscribe(topic: string): boolean {
-    const [connection, hub] = this.topicHub();
+    const [connection, hub] = this._topicHub();
     return hub.unsubscribe(connection, checkTopic(topic, hub.maxTopicLength));
   }
 
   /** Whether this connection is subscribed to `topic`. */
   isSubscribed(topic: string): boolean {
-    return this.connection?.topics?.has(topic) === true && !isUserKey(topic);
+    return this._connection?.topics?.has(topic) === true && !isUserKey(topic);
   }
 
   /** The topics this connection is subscribed to. */
   get topics(): readonly string[] {
-    const topics = this.connection?.topics;
+    const topics = this._connection?.topics;
     if (topics === null || topics === undefined) return [];
     const out: string[] = [];
     for (const key of topics) if (!isUserKey(key)) out.push(key);
@@ -625,23 +629,23 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    * @throws {WebSocketError} `WS_ERR_INVALID_STATE` on a client-side connection; `WS_ERR_INVALID_ARGUMENT` for a bad topic or data
    */
   publish(topic: string, data: SendData, options?: PublishOptions): number {
-    const [connection, hub] = this.topicHub();
+    const [connection, hub] = this._topicHub();
     const key = checkTopic(topic, hub.maxTopicLength);
     return hub.publish(key, toPayload(data), options?.binary ?? typeof data !== 'string', options?.compress !== false, connection);
   }
 
-  private topicHub(): [Connection, TopicHub] {
-    const connection = this.connection;
+  private _topicHub(): [Connection, TopicHub] {
+    const connection = this._connection;
     const hub = connection?.owner?.hub;
     if (connection === null || hub === undefined) throw new WebSocketError(ErrorCode.InvalidState, 'topics are available on server-side connections only');
     return [connection, hub];
   }
 
   /** @internal */
-  onClosed(info: ClosedInfo): void {
-    this.iterator?.end();
-    this.resolveClosed?.(info);
-    this.resolveClosed = null;
+  _onClosed(info: ClosedInfo): void {
+    this._iterator?.end();
+    this._resolveClosed?.(info);
+    this._resolveClosed = null;
     this.emit('close', info.code, Buffer.from(info.reason));
   }
 }
@@ -654,6 +658,18 @@ for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'p
   Object.defineProperty(WebSocket.prototype, name, { ...descriptor, enumerable: true });
 }
 defineEventAttributes(WebSocket.prototype);
+// Getters of this library that ws does not have: code written for ws may assign its own property
+// of the same name (`ws.topics = new Set()`, say). The assignment makes it the instance's own
+// value, as it would be on a ws WebSocket; the library never reads these through `this`.
+for (const name of ['closed', 'remoteAddress', 'remotePort', 'topics']) {
+  const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name)!;
+  Object.defineProperty(WebSocket.prototype, name, {
+    ...descriptor,
+    set(this: WebSocket, value: unknown) {
+      Object.defineProperty(this, name, { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+}
 
 /** ws's WHATWG emulation: `type` is 'open', 'message', 'close' or 'error' (others are ignored, as in ws). */
 export interface WebSocket {
@@ -741,7 +757,7 @@ export function adoptWebSocket(
   } finally {
     adopting = null;
   }
-  const connection = (ws as unknown as { connection: Connection }).connection;
+  const connection = (ws as unknown as { _connection: Connection })._connection;
   connection.owner = owner;
   return { ws, connection };
 }

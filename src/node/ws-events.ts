@@ -71,7 +71,7 @@ export type WsEventListener<E> = ((event: E) => void) | { handleEvent(event: E):
 /** What the emulation needs of the emitter: its events and how it closed. */
 export interface EmulationHost extends EventEmitter {
   /** How the connection ended, once it has. */
-  readonly closeInfo: { readonly wasClean: boolean } | null;
+  readonly _closeInfo: { readonly wasClean: boolean } | null;
 }
 
 type Wrapper = ((...args: unknown[]) => void) & { [FOR_ATTRIBUTE]?: boolean; [LISTENER]?: unknown };
@@ -100,7 +100,7 @@ function makeWrapper(type: string, listener: unknown): object | null {
       };
     case 'close':
       return function close(this: EmulationHost, code: number, reason: Buffer) {
-        call(listener, this, new WsCloseEvent(code, reason.toString(), this.closeInfo?.wasClean ?? false));
+        call(listener, this, new WsCloseEvent(code, reason.toString(), this._closeInfo?.wasClean ?? false));
       };
     case 'error':
       return function error(this: EmulationHost, cause: Error) {

@@ -127,7 +127,7 @@ export class WebSocket extends EventTarget {
     });
     ws.on('error', () => this.dispatchEvent(new Event('error')));
     ws.on('close', (code: number, reason: Buffer) => {
-      this.dispatchEvent(new CloseEvent('close', { wasClean: ws.closeInfo?.wasClean ?? false, code, reason: reason.toString('utf8') }));
+      this.dispatchEvent(new CloseEvent('close', { wasClean: ws._closeInfo?.wasClean ?? false, code, reason: reason.toString('utf8') }));
     });
   }
 

@@ -137,7 +137,7 @@ describe('memory of an open connection', () => {
   it('an upgraded socket keeps neither its pending-handshake slot nor the listener that released it', async () => {
     const { wss, port } = await server({});
     const sockets: import('node:stream').Duplex[] = [];
-    wss.on('connection', (ws) => sockets.push((ws as unknown as { connection: { transport: import('node:stream').Duplex } }).connection.transport));
+    wss.on('connection', (ws) => sockets.push((ws as unknown as { _connection: { transport: import("node:stream").Duplex } })._connection.transport));
     const { status } = await upgradeStatus(port, '127.0.0.1');
     expect(status).toBe(101);
     const deadline = Date.now() + 2000;

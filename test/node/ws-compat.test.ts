@@ -1,12 +1,14 @@
 // ws code that must run unchanged after switching the import (issue 11): argument forms, options,
 // events, objects, constants, error classes, ws's WHATWG emulation, createWebSocketStream, the
 // maxBufferedAmount defect and the defaults ws peers rely on. Real ws peers where it matters.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, type ClientRequest, createServer, IncomingMessage, type Server } from 'node:http';
 import { type LookupFunction, connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WsLib, { WebSocketServer as WsServer } from 'ws';
 import WebSocket, {
@@ -47,6 +49,27 @@ async function httpServer(handler: Parameters<typeof createServer>[1]): Promise<
 }
 
 describe('module shape and objects', () => {
+  it('properties ws code attaches to a WebSocket do not collide with the library internals', async () => {
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    const names = ['connection', 'iterator', 'onMessage', 'onClosed', 'onError', 'socket', 'id', 'isAlive', 'remoteAddress', 'closed', 'topics', 'user', 'room'];
+    wss.on('connection', (ws) => {
+      const bag = ws as unknown as Record<string, unknown>;
+      for (const name of names) bag[name] = `app ${name}`;
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+    const client = await openClient(url);
+    const bag = client as unknown as Record<string, unknown>;
+    for (const name of names) bag[name] = `app ${name}`;
+    for (const name of names) expect(bag[name]).toBe(`app ${name}`);
+    client.send('still works');
+    const [data] = await next<[Buffer]>(client, 'message');
+    expect(String(data)).toBe('still works');
+    const closed = next<[number]>(client, 'close');
+    await client.close(1000);
+    expect((await closed)[0]).toBe(1000);
+  });
+
   it('eventNames() lists only the events with listeners; listeners are added and removed as on any EventEmitter', async () => {
     const { wss, url } = await startServer();
     cleanups.push(() => wss.close());
@@ -631,6 +654,18 @@ describe('server options and objects', () => {
     ws.terminate();
     expect(() => new WebSocketServer({ noServer: true, WebSocket: Object as unknown as typeof WebSocket })).toThrow(TypeError);
   });
+
+  for (const mode of ['sync', 'async'] as const) {
+    it(`a throwing 'connection' listener (${mode} verify) reaches the process; the connection is not corrupted`, async () => {
+      const fixture = fileURLToPath(new URL('./fixtures/throwing-connection-server.ts', import.meta.url));
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+      const [exit] = await once(child, 'exit');
+      expect(exit).toBe(0);
+      expect(JSON.parse(output)).toEqual({ caught: ['connection listener failed'], errors: [], code: 1000 });
+    }, 20_000);
+  }
 
   it('a custom class that throws: the upgraded socket is dropped (no HTTP after the 101), the error reported, the admission slot given back', async () => {
     let throwing = true;

@@ -59,14 +59,14 @@ export interface ClosedInfo {
 
 /** What the connection reports to (the `WebSocket` facade). */
 export interface ConnectionHost {
-  onMessage(data: Uint8Array, binary: boolean): void;
-  onPing(data: Uint8Array): void;
-  onPong(data: Uint8Array): void;
-  onError(error: WebSocketError): void;
-  onDrain(): void;
-  onClosed(info: ClosedInfo): void;
+  _onMessage(data: Uint8Array, binary: boolean): void;
+  _onPing(data: Uint8Array): void;
+  _onPong(data: Uint8Array): void;
+  _onError(error: WebSocketError): void;
+  _onDrain(): void;
+  _onClosed(info: ClosedInfo): void;
   /** A published message was not delivered to this connection. */
-  onDropped(topic: string, reason: DropReason, bytes: number): void;
+  _onDropped(topic: string, reason: DropReason, bytes: number): void;
 }
 
 /**
@@ -388,7 +388,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   /** A published message is not delivered to this connection: counted and reported. */
   dropPublished(topic: string, reason: DropReason, bytes: number): void {
     if (this.owner !== null) this.owner.traffic.dropped++;
-    this.host.onDropped(topic, reason, bytes);
+    this.host._onDropped(topic, reason, bytes);
   }
 
   /**
@@ -603,7 +603,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     this.resumeFor(PauseReason.PeerNotReading);
     if ((this.flags & ABOVE_HIGH_WATER) !== 0 && this.bufferedAmount < this.options.highWaterMark) {
       this.flags &= ~ABOVE_HIGH_WATER;
-      this.host.onDrain();
+      this.host._onDrain();
     }
   }
 
@@ -659,21 +659,21 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
           owner.traffic.messagesIn++;
           owner.traffic.bytesIn += event.data.length;
         }
-        this.host.onMessage(event.data, event.binary);
+        this.host._onMessage(event.data, event.binary);
         break;
       }
       case 'ping':
         if (this.options.rateLimit !== null && !this.withinRate(-1)) break;
-        this.host.onPing(event.data);
+        this.host._onPing(event.data);
         break;
       case 'pong':
         if (this.options.rateLimit !== null && !this.withinRate(-1)) break;
-        this.host.onPong(event.data);
+        this.host._onPong(event.data);
         break;
       case 'close':
         break;
       case 'error':
-        this.host.onError(event.error);
+        this.host._onError(event.error);
         break;
       case 'closed':
         this.finish(event);
@@ -766,7 +766,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
    * (in the core, or buffered in the transport) get `error`: a callback reports what happened.
    */
   private cutNotReading(error: WebSocketError): void {
-    this.host.onError(error);
+    this.host._onError(error);
     const callbacks = this.pendingCallbacks;
     this.pendingCallbacks = null;
     this.transport.destroy();
@@ -819,7 +819,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     if (this.outgoing?.busy === true) this.outgoing.abort(notOpenError(CLOSED));
     this.transform?.close();
     this.owner?.connectionClosed(this);
-    this.host.onClosed(info);
+    this.host._onClosed(info);
   }
 }
 

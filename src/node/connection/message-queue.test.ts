@@ -4,10 +4,10 @@ import { PauseReason } from './pause-reasons.js';
 
 class Reader implements ReadControl {
   reasons = 0;
-  pauseFor(reason: PauseReason): void {
+  _pauseFor(reason: PauseReason): void {
     this.reasons |= reason;
   }
-  resumeFor(reason: PauseReason): void {
+  _resumeFor(reason: PauseReason): void {
     this.reasons &= ~reason;
   }
 }

@@ -11,8 +11,8 @@ export type IteratedMessage = string | Buffer | ArrayBuffer;
 
 /** What the queue needs from its connection. */
 export interface ReadControl {
-  pauseFor(reason: PauseReason): void;
-  resumeFor(reason: PauseReason): void;
+  _pauseFor(reason: PauseReason): void;
+  _resumeFor(reason: PauseReason): void;
 }
 
 /** Messages waiting for an async iterator, with inbound backpressure. */
@@ -43,7 +43,7 @@ export class MessageQueue implements AsyncIterableIterator<IteratedMessage> {
     this.items.push(message);
     if (!this.full && this.items.length >= this.limit) {
       this.full = true;
-      this.reader.pauseFor(PauseReason.IteratorFull);
+      this.reader._pauseFor(PauseReason.IteratorFull);
     }
   }
 
@@ -84,6 +84,6 @@ export class MessageQueue implements AsyncIterableIterator<IteratedMessage> {
   private release(): void {
     if (!this.full) return;
     this.full = false;
-    this.reader.resumeFor(PauseReason.IteratorFull);
+    this.reader._resumeFor(PauseReason.IteratorFull);
   }
 }

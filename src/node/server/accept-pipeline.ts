@@ -212,9 +212,12 @@ export class AcceptPipeline {
       this.host.reportError(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    // The application's own callback: what it throws is its own (as with any listener).
+    // The application's own callback: what it throws is its own (as with any listener, it reaches
+    // the process as an uncaught exception). It never becomes an HTTP answer: the 101 is out.
     try {
       done(adoptedPair.ws);
+    } catch (error) {
+      process.nextTick(rethrow, error);
     } finally {
       // Frames that came with the request are read now, after the 'connection' listeners.
       adoptedPair.connection.start();
@@ -250,4 +253,8 @@ function userKeyOf(user: unknown): string | undefined {
   if (typeof user !== 'object' || user === null) return undefined;
   const id = (user as { id?: unknown }).id;
   return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
+function rethrow(error: unknown): never {
+  throw error;
 }
