@@ -12,6 +12,17 @@ export {
   type SendData,
   type SendOptions,
   type WebSocketEvents,
+  // ws's named types (@types/ws)
+  type AddressInfo,
+  type CertMeta,
+  type CloseEvent,
+  type ErrorEvent,
+  type Event,
+  type EventListenerOptions,
+  type FinishRequestCallback,
+  type MessageEvent,
+  type VerifyClientCallbackAsync,
+  type VerifyClientCallbackSync,
 } from './websocket.js';
 export { WsCloseEvent, WsErrorEvent, WsEvent, type WsEventListener, WsMessageEvent } from './ws-events.js';
 export { createWebSocketStream, WebSocket, WebSocketServer } from './ws-root.js';

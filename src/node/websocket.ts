@@ -25,7 +25,8 @@ import { type IteratedMessage, MessageQueue, type ReadControl } from './connecti
 import { PauseReason } from './connection/pause-reasons.js';
 import { defineReadyStates } from './ready-state.js';
 import { asBuffer, toBuffer } from './platform.js';
-import type { ServerOptions, WebSocketServer } from './server/server.js';
+import type { ServerOptions, VerifyClientInfo, WebSocketServer } from './server/server.js';
+import type { PerMessageDeflateConfig } from './connection/deflate-options.js';
 import { addEventListener, defineEventAttributes, removeEventListener, type WsCloseEvent, type WsErrorEvent, type WsEvent, type WsEventListener, type WsMessageEvent } from './ws-events.js';
 
 export type { ClosedInfo } from './connection/connection.js';
@@ -108,15 +109,15 @@ interface Adoption {
 let adopting: Adoption | null = null;
 
 const EMPTY = Buffer.alloc(0);
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
+const CONNECTING = 0 as const;
+const OPEN = 1 as const;
+const CLOSING = 2 as const;
+const CLOSED = 3 as const;
 /**
  * Sends waiting behind a `Blob` being read, per WebSocket (kept outside the object: an idle
  * connection holds no field for it), and how many WebSockets have one (0 skips the lookup).
  */
-const blobChains = new WeakMap<WebSocket, Promise<void>>();
+const blobChains = new WeakMap<WebSocket, { tail: Promise<void>; waiting: number }>();
 let blobChainCount = 0;
 /** `abortHandshake` once close() or terminate() aborted the handshake (CLOSING until the next tick). */
 const ABORTED = (): void => {};
@@ -263,7 +264,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     return this._whenClosed();
   }
 
-  private _whenClosed(): Promise<ClosedInfo> {
+  /** @internal The closed promise (what `closed` returns; an application may assign over `closed`). */
+  _whenClosed(): Promise<ClosedInfo> {
     if (this._closedPromise === null) {
       // Made on first use: a connection nobody awaits costs no promise.
       const info = this._connection?.closed ?? this._failedInfo;
@@ -295,9 +297,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   }
 
   /** The connection state: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
-  get readyState(): number {
+  get readyState(): 0 | 1 | 2 | 3 {
     const connection = this._connection;
-    if (connection !== null) return connection.readyState;
+    if (connection !== null) return connection.readyState as 0 | 1 | 2 | 3;
     return this._failedInfo !== null ? CLOSED : this._abortHandshake === ABORTED ? CLOSING : CONNECTING;
   }
 
@@ -313,12 +315,27 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
 
   /** The `Sec-WebSocket-Extensions` the handshake agreed on, or ''. */
   get extensions(): string {
+    // ws gives the names, comma-separated ("permessage-deflate"); the negotiated parameters are
+    // in the response's Sec-WebSocket-Extensions header ('upgrade' event).
+    const header = this._extensionsHeader;
+    if (header === '') return '';
+    let names = '';
+    for (const part of header.split(',')) {
+      const end = part.indexOf(';');
+      names += (names === '' ? '' : ',') + (end === -1 ? part : part.slice(0, end)).trim();
+    }
+    return names;
+  }
+
+  /** @internal The negotiated Sec-WebSocket-Extensions value (what the WHATWG `extensions` is). */
+  get _extensionsValue(): string {
     return this._extensionsHeader;
   }
 
   /** Bytes accepted by `send` and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this._connection?.bufferedAmount ?? 0;
+    const buffered = this._connection?.bufferedAmount ?? 0;
+    return blobChainCount === 0 ? buffered : buffered + (blobChains.get(this)?.waiting ?? 0);
   }
 
   /** Whether the application paused reading with {@link WebSocket.pause}. */
@@ -370,25 +387,35 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const read = isBlob(data) ? data.arrayBuffer().then((buffer) => Buffer.from(buffer)) : Promise.resolve(toPayload(data));
     // A bad argument throws at the call, as for any send.
     if (!isBlob(data)) toPayload(data);
-    const previous = blobChains.get(this) ?? Promise.resolve();
-    const step: Promise<void> = previous
+    // Bytes waiting to be read or behind a read count in bufferedAmount, as they would in a browser.
+    const size = isBlob(data) ? data.size : 0;
+    let chain = blobChains.get(this);
+    if (chain === undefined) {
+      chain = { tail: Promise.resolve(), waiting: 0 };
+      blobChains.set(this, chain);
+      blobChainCount++;
+    }
+    const entry = chain;
+    entry.waiting += size;
+    const step: Promise<void> = entry.tail
       .then(() => read)
       .then(
         (bytes) => {
+          entry.waiting -= size;
           const connection = this._openOrReject(callback);
           if (connection !== null) connection.send(bytes, binary, fin, compress, callback);
         },
         (error: unknown) => {
+          entry.waiting -= size;
           if (callback !== undefined) callback(error instanceof Error ? error : new Error(String(error)));
         },
       )
       .finally(() => {
-        if (blobChains.get(this) !== step) return;
+        if (entry.tail !== step) return;
         blobChains.delete(this);
         blobChainCount--;
       });
-    if (!blobChains.has(this)) blobChainCount++;
-    blobChains.set(this, step);
+    entry.tail = step;
   }
 
   /**
@@ -479,7 +506,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   close(code?: number, reason?: string | Buffer): Promise<ClosedInfo> {
     // "1005 is a reserved value and MUST NOT be set as a status code in a Close control frame by an endpoint" (RFC 6455 §7.4.1).
     if (code !== undefined && (typeof code !== 'number' || !isSendableCloseCode(code))) throw argumentError('TypeError', `close code ${String(code)} may not be sent`);
-    const text = reason ?? '';
+    const text = closeReason(reason);
     const status = code === undefined && text.length !== 0 ? CloseCode.Normal : code;
     // Every argument is checked here, at the call, whatever the state.
     encodeClosePayload(status, text);
@@ -688,6 +715,12 @@ WebSocket.prototype.removeEventListener = function (this: WebSocket, type: strin
 };
 
 /** Names the namespace below points at (its own members would shadow the originals). */
+type WsEventAlias = WsEvent;
+type WsMessageEventAlias = WsMessageEvent;
+type WsCloseEventAlias = WsCloseEvent;
+type WsErrorEventAlias = WsErrorEvent;
+type WsPerMessageDeflateAlias = PerMessageDeflateConfig;
+type WsVerifyClientInfoAlias = VerifyClientInfo;
 type WsDataAlias = Data;
 type WsRawDataAlias = RawData;
 type WsClientOptionsAlias = ClientOptions;
@@ -712,6 +745,56 @@ export declare namespace WebSocket {
   type WebSocketServer = WsServerAlias;
   /** ws's `WebSocket.WebSocket` in type positions. */
   type WebSocket = WsWebSocketAlias;
+  /** ws's `WebSocket.Event` (the emulation's event objects). */
+  type Event = WsEventAlias;
+  /** ws's `WebSocket.MessageEvent`. */
+  type MessageEvent = WsMessageEventAlias;
+  /** ws's `WebSocket.CloseEvent`. */
+  type CloseEvent = WsCloseEventAlias;
+  /** ws's `WebSocket.ErrorEvent`. */
+  type ErrorEvent = WsErrorEventAlias;
+  /** ws's `WebSocket.EventListenerOptions`. */
+  interface EventListenerOptions {
+    once?: boolean | undefined;
+  }
+  /** ws's `WebSocket.PerMessageDeflateOptions`. */
+  type PerMessageDeflateOptions = WsPerMessageDeflateAlias;
+  /** ws's `WebSocket.VerifyClientCallbackSync`. */
+  type VerifyClientCallbackSync = (info: WsVerifyClientInfoAlias) => boolean;
+  /** ws's `WebSocket.VerifyClientCallbackAsync`. */
+  type VerifyClientCallbackAsync = (info: WsVerifyClientInfoAlias, callback: (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => void;
+  /** ws's `WebSocket.FinishRequestCallback`. */
+  type FinishRequestCallback = (request: ClientRequest, websocket: WsWebSocketAlias) => void;
+  /** ws's `WebSocket.AddressInfo`. */
+  interface AddressInfo {
+    address: string;
+    family: string;
+    port: number;
+  }
+  /** ws's `WebSocket.CertMeta`. */
+  type CertMeta = string | string[] | Buffer | Buffer[];
+}
+
+/** ws's named types (as `import { VerifyClientCallbackSync } from 'ws'`). */
+export type Event = WebSocket.Event;
+export type MessageEvent = WebSocket.MessageEvent;
+export type CloseEvent = WebSocket.CloseEvent;
+export type ErrorEvent = WebSocket.ErrorEvent;
+export type EventListenerOptions = WebSocket.EventListenerOptions;
+export type PerMessageDeflateOptions = WebSocket.PerMessageDeflateOptions;
+export type VerifyClientCallbackSync = WebSocket.VerifyClientCallbackSync;
+export type VerifyClientCallbackAsync = WebSocket.VerifyClientCallbackAsync;
+export type FinishRequestCallback = WebSocket.FinishRequestCallback;
+export type AddressInfo = WebSocket.AddressInfo;
+export type CertMeta = WebSocket.CertMeta;
+
+/** A close reason as ws takes it: a string or bytes; a value without a length (a number) is no reason. */
+function closeReason(reason: unknown): string | Buffer {
+  if (reason === undefined || reason === null) return '';
+  if (typeof reason === 'string' || Buffer.isBuffer(reason)) return reason;
+  if (reason instanceof Uint8Array) return Buffer.from(reason.buffer, reason.byteOffset, reason.byteLength);
+  if (!(reason as { length?: unknown }).length) return '';
+  throw argumentError('TypeError', 'the close reason must be a string or a Uint8Array');
 }
 
 function isBlob(data: unknown): data is Blob {

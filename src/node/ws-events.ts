@@ -7,6 +7,7 @@
  * must not keep state of its own, and it does not change how the emitter's own events are emitted.
  */
 import type { EventEmitter } from 'node:events';
+import type { WebSocket } from './websocket.js';
 
 const FOR_ATTRIBUTE = Symbol('rfc6455.for-event-attribute');
 const LISTENER = Symbol('rfc6455.listener');
@@ -16,7 +17,7 @@ export class WsEvent {
   /** The event's name. */
   readonly type: string;
   /** The WebSocket that emitted it. */
-  target: unknown = null;
+  target: WebSocket = null as unknown as WebSocket;
   /** @param type - the event's name */
   constructor(type: string) {
     this.type = type;
@@ -77,7 +78,7 @@ export interface EmulationHost extends EventEmitter {
 type Wrapper = ((...args: unknown[]) => void) & { [FOR_ATTRIBUTE]?: boolean; [LISTENER]?: unknown };
 
 function call(listener: unknown, target: unknown, event: WsEvent): void {
-  event.target = target;
+  event.target = target as WebSocket;
   if (typeof listener === 'function') (listener as (e: WsEvent) => void).call(target, event);
   else (listener as { handleEvent(e: WsEvent): void }).handleEvent(event);
 }

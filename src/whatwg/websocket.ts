@@ -55,7 +55,7 @@ export const MessageEvent: typeof globalThis.MessageEvent = globalThis.MessageEv
 /** The `message` event type. */
 export type MessageEvent = globalThis.MessageEvent;
 
-type Handler = ((this: WebSocket, event: Event) => unknown) | null;
+type Handler<E extends Event = Event> = ((this: WebSocket, event: E) => unknown) | null;
 const EVENT_TYPES = ['open', 'message', 'error', 'close'] as const;
 type EventType = (typeof EVENT_TYPES)[number];
 
@@ -125,8 +125,13 @@ export class WebSocket extends EventTarget {
       const value = isBinary ? data : (data as Buffer).toString('utf8');
       this.dispatchEvent(new MessageEvent('message', { data: value, origin: record.origin === 'null' ? `${record.protocol}//${record.host}` : record.origin }));
     });
-    ws.on('error', () => this.dispatchEvent(new Event('error')));
+    // "If the user agent was required to fail the WebSocket connection ... fire an event named
+    // error at the WebSocket object", when the connection is closed and readyState is CLOSED,
+    // right before 'close'.
+    let failed = false;
+    ws.on('error', () => (failed = true));
     ws.on('close', (code: number, reason: Buffer) => {
+      if (failed) this.dispatchEvent(new Event('error'));
       this.dispatchEvent(new CloseEvent('close', { wasClean: ws._closeInfo?.wasClean ?? false, code, reason: reason.toString('utf8') }));
     });
   }
@@ -143,9 +148,9 @@ export class WebSocket extends EventTarget {
   get bufferedAmount(): number {
     return this.#ws.bufferedAmount + this.#discarded;
   }
-  /** The extensions the server selected. */
+  /** The extensions the server selected: the Sec-WebSocket-Extensions value, with parameters. */
   get extensions(): string {
-    return this.#ws.extensions;
+    return this.#ws._extensionsValue;
   }
   /** The subprotocol the server selected, or ''. */
   get protocol(): string {
@@ -187,6 +192,7 @@ export class WebSocket extends EventTarget {
     // "If code is present, but is neither an integer equal to 1000 nor an integer in the range
     // 3000 to 4999, inclusive, throw an "InvalidAccessError" DOMException."
     if (code !== undefined) {
+      // A fraction is dropped, as Chromium does (WebIDL's [Clamp] would round it; undici rounds).
       code = Math.trunc(Number(code));
       if (code !== 1000 && !(code >= 3000 && code <= 4999)) throw new DOMException(`invalid close code: ${code}`, 'InvalidAccessError');
     }
@@ -198,15 +204,15 @@ export class WebSocket extends EventTarget {
     void this.#ws.close(code, reason === undefined ? undefined : String(reason));
   }
 
-  #attribute(type: EventType): Handler {
-    return this.#handlers[type] ?? null;
+  #attribute<E extends Event>(type: EventType): Handler<E> {
+    return (this.#handlers[type] ?? null) as Handler<E>;
   }
 
-  #setAttribute(type: EventType, handler: Handler): void {
+  #setAttribute<E extends Event>(type: EventType, handler: Handler<E>): void {
     const had = type in this.#handlers;
-    this.#handlers[type] = typeof handler === 'function' ? handler : null;
+    this.#handlers[type] = (typeof handler === 'function' ? handler : null) as Handler;
     // An event handler is one listener, registered when it is first set (its place in the order).
-    if (!had) this.addEventListener(type, (event) => this.#handlers[type]?.call(this, event));
+    if (!had) this.addEventListener(type, (event: Event) => this.#handlers[type]?.call(this, event));
   }
 
   /** Event handler attribute. */
@@ -217,10 +223,10 @@ export class WebSocket extends EventTarget {
     this.#setAttribute('open', handler);
   }
   /** Event handler attribute. */
-  get onmessage(): Handler {
+  get onmessage(): Handler<MessageEvent> {
     return this.#attribute('message');
   }
-  set onmessage(handler: Handler) {
+  set onmessage(handler: Handler<MessageEvent>) {
     this.#setAttribute('message', handler);
   }
   /** Event handler attribute. */
@@ -231,12 +237,28 @@ export class WebSocket extends EventTarget {
     this.#setAttribute('error', handler);
   }
   /** Event handler attribute. */
-  get onclose(): Handler {
+  get onclose(): Handler<CloseEvent> {
     return this.#attribute('close');
   }
-  set onclose(handler: Handler) {
+  set onclose(handler: Handler<CloseEvent>) {
     this.#setAttribute('close', handler);
   }
+}
+
+/** `addEventListener` options (the DOM's `AddEventListenerOptions`, or `capture` as a boolean). */
+type ListenerOptions = boolean | { capture?: boolean; once?: boolean; passive?: boolean; signal?: AbortSignal };
+/** Any listener `EventTarget` takes. */
+type AnyListener = ((event: Event) => unknown) | { handleEvent(event: Event): unknown } | null;
+
+/** Listener types per event, as the DOM's `WebSocketEventMap` gives them. */
+export interface WebSocket {
+  addEventListener(type: 'message', listener: (this: WebSocket, event: MessageEvent) => unknown, options?: ListenerOptions): void;
+  addEventListener(type: 'close', listener: (this: WebSocket, event: CloseEvent) => unknown, options?: ListenerOptions): void;
+  addEventListener(type: 'open' | 'error', listener: (this: WebSocket, event: Event) => unknown, options?: ListenerOptions): void;
+  addEventListener(type: string, listener: AnyListener, options?: ListenerOptions): void;
+  removeEventListener(type: 'message', listener: (this: WebSocket, event: MessageEvent) => unknown, options?: ListenerOptions): void;
+  removeEventListener(type: 'close', listener: (this: WebSocket, event: CloseEvent) => unknown, options?: ListenerOptions): void;
+  removeEventListener(type: string, listener: AnyListener, options?: ListenerOptions): void;
 }
 
 defineReadyStates(WebSocket);

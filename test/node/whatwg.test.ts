@@ -38,7 +38,7 @@ const SCRIPT = `
       } else if (messages === 4) {
         try { ws.close(1001); } catch (err) { log.push('close-code:' + err.name); }
         try { ws.close(1000, 'x'.repeat(124)); } catch (err) { log.push('close-reason:' + err.name); }
-        ws.close(4000, 'bye');
+        ws.close(4000.7, 'bye'); // a fraction is dropped, as in Chromium
         log.push('closing:' + ws.readyState);
         ws.close();
         ws.send('abc');
@@ -49,6 +49,14 @@ const SCRIPT = `
     ws.onerror = (e) => log.push('error:' + e.type);
     ws.onclose = (e) => {
       log.push('close:' + e.code + ':' + e.reason + ':' + e.wasClean + ':' + ws.readyState + ':' + (e instanceof Event));
+      resolve();
+    };
+  });
+  await new Promise((resolve) => {
+    const bad = new WebSocket('ws://127.0.0.1:1/');
+    bad.onerror = () => log.push('refused-error:' + bad.readyState);
+    bad.onclose = (e) => {
+      log.push('refused-close:' + e.code + ':' + e.wasClean + ':' + bad.readyState);
       resolve();
     };
   });
@@ -95,6 +103,8 @@ describe('rfc6455/whatwg', () => {
     'closing:2',
     'after-close:7',
     'close:4000:bye:true:3:true',
+    'refused-error:3',
+    'refused-close:1006:false:3',
     'scheme:SyntaxError',
     'fragment:SyntaxError',
     'duplicate:SyntaxError',
@@ -133,6 +143,32 @@ describe('rfc6455/whatwg', () => {
       });
     });
     expect(events).toEqual(['error', 'close:1006:false']);
+  });
+
+  it('a Blob counts in bufferedAmount from the send() until it is written', async () => {
+    const ws = new WhatwgWebSocket(url);
+    await new Promise((resolve) => (ws.onopen = resolve));
+    ws.send(new Blob([new Uint8Array(3 * 1024 * 1024)]));
+    expect(ws.bufferedAmount).toBeGreaterThanOrEqual(3 * 1024 * 1024);
+    await new Promise((resolve) => (ws.onmessage = resolve));
+    expect(ws.bufferedAmount).toBe(0);
+    ws.close();
+  });
+
+  it('a server that picks none of the offered subprotocols fails the connection', async () => {
+    const picky = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => false });
+    await once(picky, 'listening');
+    const ws = new WhatwgWebSocket(`ws://127.0.0.1:${(picky.address() as { port: number }).port}/`, ['chat']);
+    const events: string[] = [];
+    ws.onerror = () => events.push(`error:${ws.readyState}`);
+    await new Promise<void>((resolve) => {
+      ws.onclose = (event) => {
+        events.push(`close:${(event as CloseEvent).code}`);
+        resolve();
+      };
+    });
+    expect(events).toEqual(['error:3', 'close:1006']);
+    await picky.close();
   });
 
   it('close() while connecting fails the connection as the standard says', async () => {

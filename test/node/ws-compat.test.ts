@@ -14,12 +14,13 @@ import WsLib, { WebSocketServer as WsServer } from 'ws';
 import WebSocket, {
   createWebSocketStream,
   DEFAULT_MAX_PAYLOAD,
+  type ClientOptions,
   ErrorCode,
   type ServerOptions,
   WebSocketError,
   WebSocketServer,
 } from '../../src/index.js';
-import { next, openClient, startServer } from '../helpers/node.js';
+import { next, openClient, RawClient, startServer, upgradeRequest } from '../helpers/node.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -620,6 +621,8 @@ describe('server options and objects', () => {
     expect(wss.options.clientTracking).toBe(false);
     expect(wss.options.port).toBe(0);
     expect(wss.options.maxPayload).toBe(100 * 1024 * 1024);
+    // Every key ws fills in is there (ws's nulls included), with this library's values where its defaults differ.
+    expect(wss.options).toMatchObject({ closeTimeout: 10_000, maxFragments: 1_048_576, verifyClient: null, handleProtocols: null, backlog: null, path: null, server: null });
     const tracked = new WebSocketServer({ noServer: true });
     expect(tracked.clients).toBeInstanceOf(Set);
     expect(tracked.options.noServer).toBe(true);
@@ -749,6 +752,75 @@ describe('createWebSocketStream', () => {
     duplex.destroy();
     const [code] = await next<[number]>(ws, 'close');
     expect(code).toBe(1006);
+  });
+});
+
+describe('ws behaviours found by review', () => {
+  it('two servers on one HTTP server: each path is served, any other path gets 400 (once)', async () => {
+    const { server, port } = await httpServer((_req, res) => res.end());
+    const a = new WebSocketServer({ server, path: '/a' });
+    const b = new WebSocketServer({ server, path: '/b' });
+    cleanups.push(() => a.close(), () => b.close());
+    for (const path of ['/a', '/b']) {
+      const ws = await openClient(`ws://127.0.0.1:${port}${path}`);
+      ws.terminate();
+    }
+    const raw = await RawClient.open(port);
+    raw.write(upgradeRequest('/other'));
+    await new Promise((resolve) => raw.socket.once('close', resolve));
+    const text = raw.received.toString('latin1');
+    expect(text.startsWith('HTTP/1.1 400')).toBe(true);
+    expect(text.split('HTTP/1.1').length - 1).toBe(1);
+  });
+
+  it('a second wss.close(cb) gets "The server is not running", as in ws', async () => {
+    const { wss } = await startServer();
+    await wss.close();
+    const error = await new Promise<Error | undefined>((resolve) => void wss.close(resolve));
+    expect(error?.message).toBe('The server is not running');
+  });
+
+  it('terminate() on an open connection is CLOSING at once; sends after it fail', async () => {
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    const ws = await openClient(url);
+    ws.terminate();
+    expect(ws.readyState).toBe(WebSocket.CLOSING);
+    const error = await new Promise<Error | undefined>((resolve) => ws.send('late', resolve));
+    expect(error?.message).toMatch(/CLOSING/);
+    await next(ws, 'close');
+    expect(ws.readyState).toBe(WebSocket.CLOSED);
+  });
+
+  it('a client that offered subprotocols fails when the server picks none (as ws and the WHATWG standard)', async () => {
+    const { wss: plain, url } = await startServer({ handleProtocols: () => false });
+    cleanups.push(() => plain.close());
+    const ws = new WebSocket(url, ['chat']);
+    const [error] = await next<[WebSocketError]>(ws, 'error');
+    expect([error.code, error.message]).toEqual([ErrorCode.InvalidHandshake, 'server sent no subprotocol']);
+    const none = await openClient(url);
+    expect(none.protocol).toBe('');
+    none.terminate();
+  });
+
+  it("Node request options that ws overrides with the URL's parts are accepted, and the URL wins", async () => {
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    const target = new Promise<string | undefined>((resolve) => wss.on('connection', (_ws, req) => resolve(req.url)));
+    const ws = await openClient(`${url}/real`, [], { host: 'other.invalid', hostname: 'other.invalid', port: 1, path: '/ignored', method: 'POST', protocol: 'http:' } as ClientOptions);
+    expect(await target).toBe('/real');
+    ws.terminate();
+  });
+
+  it('extensions gives the names, as ws; close(code, <number>) sends no reason, as ws', async () => {
+    const { wss, url } = await startServer({ perMessageDeflate: true });
+    cleanups.push(() => wss.close());
+    const reasons = new Promise<Buffer>((resolve) => wss.on('connection', (ws) => ws.on('close', (_code: number, reason: Buffer) => resolve(reason))));
+    const ws = await openClient(url, [], { perMessageDeflate: { serverNoContextTakeover: true } });
+    expect(ws.extensions).toBe('permessage-deflate');
+    void ws.close(1000, 42 as unknown as string);
+    expect((await reasons).length).toBe(0);
+    expect(() => ws.close(1000, { length: 3 } as unknown as string)).toThrow(TypeError);
   });
 });
 

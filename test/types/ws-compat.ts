@@ -119,3 +119,35 @@ ws.readyState = 1;
 // @ts-expect-error WebSocket.OPEN is the literal 1
 const notOpen: typeof WebSocket.OPEN = 2;
 void notOpen;
+
+// ws's other named types and namespace members, and a server typed by its WebSocket class.
+import type { AddressInfo, CertMeta, CloseEvent, ErrorEvent, Event, EventListenerOptions, FinishRequestCallback, MessageEvent, VerifyClientCallbackAsync, VerifyClientCallbackSync } from 'rfc6455';
+const syncVerify: VerifyClientCallbackSync = (info) => info.origin !== 'https://evil.example';
+const asyncVerify: WebSocket.VerifyClientCallbackAsync = (_info, done) => done(true);
+const asyncVerify2: VerifyClientCallbackAsync = asyncVerify;
+new WebSocketServer({ noServer: true, verifyClient: syncVerify });
+new WebSocketServer({ noServer: true, verifyClient: asyncVerify2 });
+const finish: FinishRequestCallback = (request) => request.end();
+new WebSocket('ws://127.0.0.1:8080', { finishRequest: finish });
+const deflateOptions: WebSocket.PerMessageDeflateOptions = { threshold: 1024, serverNoContextTakeover: true };
+void deflateOptions;
+const listenOptions: EventListenerOptions = { once: true };
+const address: AddressInfo | null = null;
+const cert: CertMeta = 'pem';
+void address;
+void cert;
+function onEvents(ws: WebSocket): void {
+  ws.addEventListener('message', (event: MessageEvent) => console.log(event.data, event.target.readyState), listenOptions);
+  ws.addEventListener('close', (event: CloseEvent) => console.log(event.code, event.reason, event.wasClean));
+  ws.addEventListener('error', (event: ErrorEvent) => console.log(event.message));
+  ws.addEventListener('open', (event: Event) => console.log(event.type));
+  const state: 0 | 1 | 2 | 3 = ws.readyState;
+  void state;
+}
+void onEvents;
+class Tracked extends WebSocket {
+  joined = Date.now();
+}
+const typed = new WebSocketServer<typeof Tracked>({ noServer: true, WebSocket: Tracked });
+typed.on('connection', (ws) => console.log(ws.joined));
+typed.clients.forEach((ws) => console.log(ws.joined));

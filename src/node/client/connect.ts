@@ -179,6 +179,13 @@ const CLIENT_KEYS = new Set<string>([
   'generateMask',
   'finishRequest',
   'timeout',
+  // Node request options ws overrides with the URL's parts: accepted (as by ws) and not used.
+  'host',
+  'hostname',
+  'port',
+  'path',
+  'method',
+  'protocol',
 ]);
 const TLS_KEY_SET: ReadonlySet<string> = new Set(TLS_KEYS);
 const REQUEST_KEYS: readonly string[] = [...TLS_KEYS, ...PASSTHROUGH_KEYS];
@@ -527,7 +534,13 @@ export function openClientHandshake(
         reason: res.statusMessage ?? '',
         headers: HeaderMap.fromRaw(res.rawHeaders),
       };
-      const outcome = validateServerResponse(parsed, { key, sha1, protocols, negotiators });
+      let outcome = validateServerResponse(parsed, { key, sha1, protocols, negotiators });
+      // RFC 6455 lets a server pick none of the offered subprotocols; ws and the WHATWG standard
+      // ("If protocols is not the empty list and ... results in null, failure, or the empty byte
+      // sequence, then fail the WebSocket connection") do not, and neither does this client.
+      if (!(outcome instanceof WebSocketError) && protocols.length !== 0 && outcome.protocol === '') {
+        outcome = new WebSocketError(ErrorCode.InvalidHandshake, 'server sent no subprotocol');
+      }
       if (outcome instanceof WebSocketError) {
         socket.destroy();
         return fail(outcome);

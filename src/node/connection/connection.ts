@@ -118,6 +118,8 @@ const DELIVERING = 32;
 const OVER_LIMIT_CHECK = 64;
 /** Heartbeats on: a member of the heartbeat wheel until the connection ends. */
 const HEARTBEAT = 128;
+/** terminate() was called: CLOSING until the transport's 'close' (as in ws). */
+const TERMINATED = 256;
 
 /** Output batches up to this size are copied into one buffer and written with one `write`. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -260,7 +262,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   get readyState(): number {
     if (this.closedInfo !== null) return CLOSED;
     const p = this.protocol;
-    return p.canSend && !p.endReported && !(this.outgoing?.closing ?? false) ? OPEN : CLOSING;
+    return (this.flags & TERMINATED) === 0 && p.canSend && !p.endReported && !(this.outgoing?.closing ?? false) ? OPEN : CLOSING;
   }
 
   /** How the connection ended, once it has. */
@@ -411,7 +413,9 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
 
   /** Destroy the transport at once (close code 1006). */
   terminate(): void {
-    if (this.closedInfo === null) this.transport.destroy();
+    if (this.closedInfo !== null) return;
+    this.flags |= TERMINATED;
+    this.transport.destroy();
   }
 
   /** @internal OutgoingSink */

@@ -28,6 +28,9 @@ import {
   DEFAULT_MAX_TOPICS_PER_CONNECTION,
   DEFAULT_PUBLISH_BACKPRESSURE_LIMIT,
   DEFAULT_MAX_PAYLOAD,
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_MAX_FRAGMENTS,
+  MAX_PENDING_PONGS,
   ErrorCode,
   argumentError,
   WebSocketError,
@@ -52,7 +55,7 @@ import type { AnyUpgradeRequest, VerifyClientInfo, VerifyResult } from './upgrad
 export type { UpgradeRequest, VerifyClientInfo, VerifyResult } from './upgrade-request.js';
 
 /** Options of a {@link WebSocketServer}. */
-export interface ServerOptions extends ConnectionOptions {
+export interface ServerOptions<T extends typeof WebSocket = typeof WebSocket> extends ConnectionOptions {
   /** Listen on this port (standalone mode). */
   port?: number;
   /** Listen on this host (standalone mode). Default: all interfaces. */
@@ -84,7 +87,7 @@ export interface ServerOptions extends ConnectionOptions {
   /** Track connections in `clients` (and close them on `close()`); with false, `clients` is undefined, as in ws. Default true. */
   clientTracking?: boolean;
   /** The class accepted connections are made with: `WebSocket` or a subclass of it (ws's option). Default `WebSocket`. */
-  WebSocket?: typeof WebSocket;
+  WebSocket?: T;
   /** Most open connections; further upgrades get 503. Default 100,000. */
   maxConnections?: number;
   /** Most open connections from one client address; further upgrades get 429 with Retry-After. Default 1,000. */
@@ -162,9 +165,9 @@ const SERVER_KEYS = new Set<string>([
 ]);
 
 /** Listener signatures of a {@link WebSocketServer}. */
-export interface WebSocketServerEvents {
+export interface WebSocketServerEvents<W extends WebSocket = WebSocket> {
   listening: [];
-  connection: [socket: WebSocket, request: IncomingMessage];
+  connection: [socket: W, request: IncomingMessage];
   error: [error: Error];
   close: [];
   headers: [headers: string[], request: IncomingMessage];
@@ -179,11 +182,11 @@ export interface WebSocketServerEvents {
 const HANDLED = Symbol('rfc6455.upgrade-handled');
 
 /** A WebSocket server. */
-export class WebSocketServer extends EventEmitter<WebSocketServerEvents> implements AcceptHost {
+export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> extends EventEmitter<WebSocketServerEvents<InstanceType<T>>> implements AcceptHost {
   /** Open connections; undefined with `clientTracking: false` (as in ws). */
-  readonly clients: Set<WebSocket>;
+  readonly clients: Set<InstanceType<T>>;
   /** The options, with ws's defaults filled in (ws's `wss.options`). */
-  readonly options: Readonly<ServerOptions>;
+  readonly options: Readonly<ServerOptions<T>>;
   private readonly path: string | undefined;
   /** @internal Connection budgets (sans-I/O). */
   readonly admission: Admission;
@@ -209,7 +212,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
    * @param callback - called once listening (standalone mode)
    * @throws {WebSocketError} `WS_ERR_INVALID_ARGUMENT` for unknown keys, bad values or not exactly one mode
    */
-  constructor(options: ServerOptions, callback?: () => void) {
+  constructor(options: ServerOptions<T>, callback?: () => void) {
     super();
     if (typeof options !== 'object' || options === null) throw argumentError('TypeError', 'WebSocketServer options must be an object');
     rejectUnknownKeys(options, SERVER_KEYS, 'WebSocketServer');
@@ -219,7 +222,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     }
     const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
     if (modes !== 1) {
-      throw new WebSocketError(ErrorCode.InvalidArgument, 'exactly one of "port", "server" or "noServer" must be given');
+      throw argumentError('TypeError', 'exactly one of "port", "server" or "noServer" must be given');
     }
     const deflate = resolveDeflateConfig(options.perMessageDeflate, false);
     this.pipeline = new AcceptPipeline(this, {
@@ -246,18 +249,30 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     const handshakeTimeout = integerOption(options.handshakeTimeout, 'handshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT, 1, 2 ** 31 - 1);
     const maxHeaderSize = integerOption(options.maxHeaderSize, 'maxHeaderSize', DEFAULT_MAX_HEADER_SIZE, 256);
     const tracking = booleanOption(options.clientTracking, 'clientTracking', true);
-    this.clients = (tracking ? new Set() : undefined) as Set<WebSocket>;
+    this.clients = (tracking ? new Set() : undefined) as Set<InstanceType<T>>;
+    // ws's option object: every key ws fills in, with this library's values where its defaults differ.
     this.options = Object.freeze({
       allowSynchronousEvents: true,
       autoPong: true,
+      maxBufferedChunks: 256 * 1024,
+      maxFragments: DEFAULT_MAX_FRAGMENTS,
       maxPayload: DEFAULT_MAX_PAYLOAD,
+      maxPendingAutoPongs: MAX_PENDING_PONGS,
       skipUTF8Validation: false,
       perMessageDeflate: false,
+      handleProtocols: null,
       clientTracking: true,
+      closeTimeout: DEFAULT_CLOSE_TIMEOUT,
+      verifyClient: null,
       noServer: false,
+      backlog: null,
+      server: null,
+      host: null,
+      path: null,
+      port: null,
       ...options,
       WebSocket: Class,
-    });
+    }) as unknown as Readonly<ServerOptions<T>>;
     const backplane = options.backplane;
     if (backplane !== undefined && (typeof backplane !== 'object' || backplane === null || typeof backplane.publish !== 'function' || typeof backplane.attach !== 'function')) {
       throw new WebSocketError(ErrorCode.InvalidArgument, 'option "backplane" must be a Backplane (see createRedisBackplane)');
@@ -293,14 +308,20 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     } else if (options.server !== undefined) {
       const server = options.server;
       this.httpServer = server;
+      const attached = attachedServers(server);
       this.onHttpUpgrade = (req, socket, head) => {
         if (!this.shouldHandle(req)) {
-          // Another upgrade listener may own this path; answer only when nobody else can.
-          if (server.listenerCount('upgrade') === 1) rejectUpgrade(socket, 400, 'invalid path');
+          // Another upgrade listener may own this path. When every listener is one of these
+          // servers and none takes the path, the last one answers (once): 400.
+          const listeners = server.listeners('upgrade');
+          if (listeners[listeners.length - 1] !== this.onHttpUpgrade || listeners.length !== attached.size) return;
+          for (const other of attached) if (other.shouldHandle(req)) return;
+          rejectUpgrade(socket, 400, 'invalid path');
           return;
         }
         this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
       };
+      attached.add(this);
       server.on('upgrade', this.onHttpUpgrade);
       server.on('listening', this.onListening);
       server.on('error', this.onError);
@@ -332,7 +353,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
    *
    * @throws {Error} when called twice for the same socket (as ws does)
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: WebSocket, req: IncomingMessage) => void): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, callback: (ws: InstanceType<T>, req: IncomingMessage) => void): void {
     const marked = socket as Duplex & { [HANDLED]?: true };
     if (marked[HANDLED] === true) {
       throw new WebSocketError(ErrorCode.InvalidState, 'handleUpgrade() was called more than once with the same socket');
@@ -348,7 +369,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
       headers: HeaderMap.fromRaw(req.rawHeaders),
     };
     const secure = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
-    this.pipeline.accept(parsed, req, socket, head, secure, (ws) => callback(ws, req));
+    this.pipeline.accept(parsed, req, socket, head, secure, (ws) => callback(ws as InstanceType<T>, req));
   }
 
   /**
@@ -356,25 +377,29 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
    * for them; then emit `close`. In attached mode the HTTP server is left running.
    */
   close(callback?: (error?: Error) => void): Promise<void> {
-    if (this.closedPromise === null) {
-      this.closing = true;
-      if (this.httpServer !== null) {
-        this.httpServer.off('upgrade', this.onHttpUpgrade!);
-        this.httpServer.off('listening', this.onListening);
-        this.httpServer.off('error', this.onError);
-      }
-      const closings = [...(this.clients ?? [])].map((ws) => {
-        if (ws.readyState === WebSocket.OPEN) ws.close(CloseCode.GoingAway, 'server shutting down');
-        return ws.closed;
-      });
-      this.closedPromise = Promise.all([
-        Promise.all(closings),
-        this.listener === null ? Promise.resolve() : this.listener.close(),
-        this.publisher.close().catch((error: Error) => this.reportError(error)),
-      ]).then(() => {
-        this.emit('close');
-      });
+    if (this.closedPromise !== null) {
+      // As ws: a second close() reports that the server is not running (once it has closed).
+      if (callback) this.closedPromise.then(() => callback(new Error('The server is not running')), callback);
+      return this.closedPromise;
     }
+    this.closing = true;
+    if (this.httpServer !== null) {
+      this.httpServer.off('upgrade', this.onHttpUpgrade!);
+      this.httpServer.off('listening', this.onListening);
+      this.httpServer.off('error', this.onError);
+      attachedServers(this.httpServer).delete(this);
+    }
+    const closings = [...(this.clients ?? [])].map((ws) => {
+      if (ws.readyState === WebSocket.OPEN) ws.close(CloseCode.GoingAway, 'server shutting down');
+      return ws._whenClosed();
+    });
+    this.closedPromise = Promise.all([
+      Promise.all(closings),
+      this.listener === null ? Promise.resolve() : this.listener.close(),
+      this.publisher.close().catch((error: Error) => this.reportError(error)),
+    ]).then(() => {
+      this.emit('close');
+    });
     if (callback) this.closedPromise.then(() => callback(), callback);
     return this.closedPromise;
   }
@@ -498,11 +523,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
   adopted(ws: WebSocket, connection: Connection): void {
     connection.budget = this.memory;
     this.counters.accepted++;
-    this.clients?.add(ws);
+    this.clients?.add(ws as InstanceType<T>);
     // A verified user's connection holds the user's own topic, for sendToUser.
     const user = (connection.owner as AdmittedConnection | null)?.user;
     if (user !== undefined) this.publisher.subscribe(connection, userKey(user));
-    reportOpen(ws.remoteAddress, ws.protocol, ws.extensions);
+    reportOpen(ws.remoteAddress, ws.protocol, ws._extensionsValue);
   }
 
   /** @internal An admitted connection closed. */
@@ -514,7 +539,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
       this.counters.closed(info.code);
       reportClose(ticket.address, info.code, info.reason, info.wasClean);
     }
-    this.clients?.delete(connection.host as WebSocket);
+    this.clients?.delete(connection.host as InstanceType<T>);
   }
 
   /** @internal AcceptHost: ws's 'wsClientError'. */
@@ -544,10 +569,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> impleme
     }
     if (!this.shouldHandle({ url: head.target })) return rejectUpgrade(socket, 400, 'invalid path');
     const request = incomingMessage(head, socket);
-    this.pipeline.accept(head, request, socket, asBuffer(result.rest), this.secure, (ws) => this.emit('connection', ws, request));
+    this.pipeline.accept(head, request, socket, asBuffer(result.rest), this.secure, (ws) => this.emit('connection', ws as InstanceType<T>, request));
   }
 }
 
+
+/** The WebSocketServers attached to each HTTP server (to answer a path none of them takes). */
+const attachedByServer = new WeakMap<object, Set<WebSocketServer>>();
+function attachedServers(server: object): Set<WebSocketServer> {
+  let set = attachedByServer.get(server);
+  if (set === undefined) attachedByServer.set(server, (set = new Set()));
+  return set;
+}
 
 /**
  * The owner of one admitted connection, and its admission ticket (one small object per
