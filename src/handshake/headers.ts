@@ -57,6 +57,13 @@ export class HeaderMap {
     for (let i = 0; i < this.names.length; i++) yield [this.names[i]!.toLowerCase(), this.values[i]!];
   }
 
+  /** `[name, value, name, value, …]` with the names as received, like Node's `req.rawHeaders`. */
+  raw(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.names.length; i++) out.push(this.names[i]!, this.values[i]!);
+    return out;
+  }
+
   /** A plain object (null prototype) of lower-case names to joined values, like Node's `req.headers`. */
   toObject(): Record<string, string> {
     const object = Object.create(null) as Record<string, string>;

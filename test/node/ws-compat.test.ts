@@ -612,6 +612,13 @@ describe('server options and objects', () => {
     expect([req.method, req.url, req.httpVersion]).toEqual(['GET', '/path?q=1', '1.1']);
     expect(typeof req.on).toBe('function');
     ws.terminate();
+    // rawHeaders keep the names as sent (ws sends them capitalised), as Node's parser gives them.
+    const fromWs = next<[WebSocket, IncomingMessage]>(wss, 'connection');
+    const wsClient = new WsLib(`${url}/path`, ['chat']);
+    const [, wsReq] = await fromWs;
+    expect(wsReq.rawHeaders).toContain('Sec-WebSocket-Key');
+    await once(wsClient, 'open');
+    wsClient.terminate();
   });
 
   it('clientTracking false leaves clients undefined; wss.options has ws defaults', async () => {

@@ -642,8 +642,7 @@ function movePending(from: Duplex, to: Duplex): void {
  */
 function incomingMessage(head: RequestHead, socket: Socket): IncomingMessage {
   const request = new IncomingMessage(socket);
-  const raw: string[] = [];
-  for (const [name, value] of head.headers.entries()) raw.push(name, value);
+  const raw = head.headers.raw();
   request.method = head.method;
   request.url = head.target;
   request.httpVersion = head.version;
