@@ -48,9 +48,8 @@ const STATE_HALTED: number = 2;
 /** The decoder for one direction of one connection. */
 export class FrameDecoder {
   private readonly sink: FrameSink;
-  private readonly expectMasked: boolean;
-  private readonly allowedRsv: number;
-  private readonly maxFrameSize: number;
+  /** The settings, defaults resolved (shared by every decoder given the same complete options). */
+  private readonly config: Required<FrameDecoderOptions>;
 
   private state: number = STATE_HEADER;
   /** Header bytes that arrived at the end of a chunk, before the rest of the header (made on first need). */
@@ -60,11 +59,8 @@ export class FrameDecoder {
   private opcode = 0;
   private masked = false;
   private remaining = 0;
-  /** The current frame's masking key, as four numbers (no per-connection typed array). */
-  private key0 = 0;
-  private key1 = 0;
-  private key2 = 0;
-  private key3 = 0;
+  /** The current frame's masking key, its four bytes packed in one 32-bit integer (byte 0 lowest). */
+  private key = 0;
   private maskPhase = 0;
   /** Payload of the control frame being received (made on the first control frame). */
   private controlPayload: Uint8Array | null = null;
@@ -76,9 +72,10 @@ export class FrameDecoder {
    */
   constructor(sink: FrameSink, options: FrameDecoderOptions) {
     this.sink = sink;
-    this.expectMasked = options.expectMasked;
-    this.allowedRsv = options.allowedRsv ?? 0;
-    this.maxFrameSize = options.maxFrameSize ?? Number.MAX_SAFE_INTEGER;
+    this.config =
+      options.allowedRsv !== undefined && options.maxFrameSize !== undefined
+        ? (options as Required<FrameDecoderOptions>)
+        : { expectMasked: options.expectMasked, allowedRsv: options.allowedRsv ?? 0, maxFrameSize: options.maxFrameSize ?? Number.MAX_SAFE_INTEGER };
   }
 
   /** Whether a frame has started and not ended: header bytes spilled, or payload still to come. */
@@ -137,10 +134,11 @@ export class FrameDecoder {
       pos += take;
       this.remaining -= take;
       if (this.masked) {
-        KEY[0] = this.key0;
-        KEY[1] = this.key1;
-        KEY[2] = this.key2;
-        KEY[3] = this.key3;
+        const key = this.key;
+        KEY[0] = key & 0xff;
+        KEY[1] = (key >>> 8) & 0xff;
+        KEY[2] = (key >>> 16) & 0xff;
+        KEY[3] = key >>> 24;
         applyMask(piece, piece, 0, KEY, this.maskPhase);
         this.maskPhase = (this.maskPhase + take) & 3;
       }
@@ -197,7 +195,7 @@ export class FrameDecoder {
     // "If a nonzero value is received and none of the negotiated extensions defines the meaning of
     // such a nonzero value, the receiving endpoint MUST _Fail the WebSocket Connection_." (§5.2)
     // Extensions here define RSV bits for data frames only (RFC 7692 §6.1 forbids them on control frames).
-    if ((rsv & (control ? 0x70 : ~this.allowedRsv)) !== 0) {
+    if ((rsv & (control ? 0x70 : ~this.config.allowedRsv)) !== 0) {
       return this.fail(ErrorCode.UnexpectedRsvBits, 'reserved bits set without a negotiated extension');
     }
     if (control) {
@@ -205,10 +203,10 @@ export class FrameDecoder {
       if (!fin) return this.fail(ErrorCode.FragmentedControlFrame, 'fragmented control frame');
       if (length7 > MAX_CONTROL_PAYLOAD) return this.fail(ErrorCode.ControlFrameTooLong, 'control frame too long');
     }
-    if (masked !== this.expectMasked) {
+    if (masked !== this.config.expectMasked) {
       // "The server MUST close the connection upon receiving a frame that is not masked." /
       // "A client MUST close a connection if it detects a masked frame." (§5.1)
-      return this.expectMasked
+      return this.config.expectMasked
         ? this.fail(ErrorCode.MaskRequired, 'client frame is not masked')
         : this.fail(ErrorCode.MaskForbidden, 'server frame is masked');
     }
@@ -231,15 +229,12 @@ export class FrameDecoder {
       length = high * 0x100000000 + low;
       if (length < 65536) return this.fail(ErrorCode.InvalidLength, 'payload length not minimally encoded');
     }
-    if (length > this.maxFrameSize) return this.fail(ErrorCode.FrameTooBig, 'frame too big');
+    if (length > this.config.maxFrameSize) return this.fail(ErrorCode.FrameTooBig, 'frame too big');
     const headerLength = 2 + lengthBytes + (masked ? 4 : 0);
     if (available < headerLength) return 0;
 
     if (masked) {
-      this.key0 = bytes[p]!;
-      this.key1 = bytes[p + 1]!;
-      this.key2 = bytes[p + 2]!;
-      this.key3 = bytes[p + 3]!;
+      this.key = bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24);
     }
     this.opcode = opcode;
     this.masked = masked;

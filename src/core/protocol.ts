@@ -15,7 +15,7 @@ import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD } from './defaults.js';
 import { type CloseInfo, encodeClosePayload, parseClosePayload } from './close-payload.js';
 import { closeFrameFor, ErrorCode, WebSocketError } from './errors.js';
 import type { Extension } from './extension.js';
-import { FrameDecoder, type FrameSink } from './frame-decoder.js';
+import { FrameDecoder, type FrameDecoderOptions, type FrameSink } from './frame-decoder.js';
 import { type Allocate, allocateZeroed, FrameEncoder } from './frame-encoder.js';
 import type { PreparedFrame } from './prepared-frame.js';
 import { MaskKeyPool, type RandomFill, webCryptoRandomFill } from './mask.js';
@@ -73,7 +73,8 @@ interface ProtocolSettings {
   readonly fragmentSize: number;
   /** RSV bits the negotiated extensions give meaning to. */
   readonly extensionRsv: number;
-  readonly maxFrameSize: number;
+  /** The decoder's settings, complete: every connection's decoder shares them. */
+  readonly decoder: Required<FrameDecoderOptions>;
   readonly allocate: Allocate;
   readonly assembler: MessageAssemblerOptions;
 }
@@ -93,7 +94,7 @@ function resolveSettings(options: ProtocolOptions): ProtocolSettings {
     autoPong: booleanOption(options.autoPong, 'autoPong', true),
     fragmentSize: integerOption(options.fragmentSize, 'fragmentSize', 0, 0),
     extensionRsv,
-    maxFrameSize,
+    decoder: Object.freeze({ expectMasked: options.role === Role.Server, allowedRsv: extensionRsv, maxFrameSize }),
     allocate,
     assembler: Object.freeze({
       maxPayload,
@@ -229,11 +230,7 @@ export class Protocol implements FrameSink {
     }
     this.settings = settings;
     this.currentState = State.Open;
-    this.decoder = new FrameDecoder(this, {
-      expectMasked: settings.role === Role.Server,
-      allowedRsv: settings.extensionRsv,
-      maxFrameSize: settings.maxFrameSize,
-    });
+    this.decoder = new FrameDecoder(this, settings.decoder);
     const allocate = settings.allocate;
     // A server's encoder holds no state but its allocator: one is shared by every server connection.
     this.encoder =

@@ -90,6 +90,8 @@ export class WebSocket extends EventTarget {
    */
   constructor(url: string | URL, protocols: string | readonly string[] = []) {
     super();
+    // WebIDL: a required argument that is missing is a TypeError.
+    if (arguments.length === 0) throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present.");
     // "Let urlRecord be the result of applying the URL parser to url with baseURL. If urlRecord is
     // failure, then throw a "SyntaxError" DOMException."
     let record: URL;
@@ -170,6 +172,7 @@ export class WebSocket extends EventTarget {
    * @throws {DOMException} "InvalidStateError" while CONNECTING
    */
   send(data: string | Blob | ArrayBufferLike | ArrayBufferView): void {
+    if (arguments.length === 0) throw new TypeError("Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present.");
     // "If this's ready state is CONNECTING, then throw an "InvalidStateError" DOMException."
     if (this.#ws.readyState === NodeWebSocket.CONNECTING) throw new DOMException('the WebSocket is still connecting', 'InvalidStateError');
     // WebIDL: `(BufferSource or Blob or USVString)`; any other value is converted to a string.

@@ -17,6 +17,7 @@ const SCRIPT = `
   const ws = new WebSocket(url, ['chat', 'other']);
   log.push('initial:' + ws.binaryType + ':' + ws.readyState + ':' + ws.bufferedAmount + ':' + (ws instanceof EventTarget));
   try { ws.send('too early'); } catch (e) { log.push('send-connecting:' + e.name); }
+  try { ws.send(); } catch (e) { log.push('send-nothing:' + e.name); }
   let messages = 0;
   await new Promise((resolve) => {
     ws.onopen = (e) => {
@@ -60,6 +61,7 @@ const SCRIPT = `
       resolve();
     };
   });
+  try { new WebSocket(); } catch (e) { log.push('no-url:' + e.name); }
   try { new WebSocket('ftp://127.0.0.1/'); } catch (e) { log.push('scheme:' + e.name); }
   try { new WebSocket(url + '#frag'); } catch (e) { log.push('fragment:' + e.name); }
   try { new WebSocket(url, ['a', 'a']); } catch (e) { log.push('duplicate:' + e.name); }
@@ -92,6 +94,7 @@ describe('rfc6455/whatwg', () => {
   const expected = () => [
     'initial:blob:0:0:true',
     'send-connecting:InvalidStateError',
+    'send-nothing:TypeError',
     `open:open:1:chat:${url}`,
     'message:string:hello',
     'message:string:42',
@@ -105,6 +108,7 @@ describe('rfc6455/whatwg', () => {
     'close:4000:bye:true:3:true',
     'refused-error:3',
     'refused-close:1006:false:3',
+    'no-url:TypeError',
     'scheme:SyntaxError',
     'fragment:SyntaxError',
     'duplicate:SyntaxError',

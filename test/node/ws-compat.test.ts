@@ -780,6 +780,21 @@ describe('ws behaviours found by review', () => {
     expect(text.split('HTTP/1.1').length - 1).toBe(1);
   });
 
+  it('send and ping callbacks get null on success, as ws passes on from the socket', async () => {
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    const ws = await openClient(url);
+    const sent = await new Promise<unknown[]>((resolve) => ws.send('x', (...args: unknown[]) => resolve(args)));
+    const pinged = await new Promise<unknown[]>((resolve) => ws.ping('x', undefined, (...args: unknown[]) => resolve(args)));
+    expect([sent, pinged]).toEqual([[null], [null]]);
+    const wsPeer = new WsLib(url);
+    await once(wsPeer, 'open');
+    const wsSent = await new Promise<unknown[]>((resolve) => wsPeer.send('x', (...args: unknown[]) => resolve(args)));
+    expect(wsSent).toEqual([null]);
+    wsPeer.terminate();
+    ws.terminate();
+  });
+
   it('a second wss.close(cb) gets "The server is not running", as in ws', async () => {
     const { wss } = await startServer();
     await wss.close();

@@ -853,7 +853,8 @@ function sharedProtocolOptions(o: ResolvedConnectionOptions, isServer: boolean):
 }
 
 function settleAll(callbacks: readonly SendCallback[], error: Error | undefined): void {
-  if (error === undefined) for (const callback of callbacks) callback();
+  // Success is `null`, as Node's write callbacks (and so ws's send callbacks) report it.
+  if (error === undefined) for (const callback of callbacks) (callback as unknown as (error: null) => void)(null);
   else for (const callback of callbacks) callback(error);
 }
 
