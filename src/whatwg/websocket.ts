@@ -114,10 +114,11 @@ export class WebSocket extends EventTarget {
     // defined by The WebSocket protocol, then throw a "SyntaxError" DOMException."
     const seen = new Set<string>();
     for (const protocol of list) {
-      if (typeof protocol !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(protocol) || seen.has(protocol)) {
+      // Repeats are found case-insensitively (web-platform-tests: Create-protocols-repeated-case-insensitive).
+      if (typeof protocol !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(protocol) || seen.has(protocol.toLowerCase())) {
         throw new DOMException('an invalid or duplicated subprotocol was specified', 'SyntaxError');
       }
-      seen.add(protocol);
+      seen.add(protocol.toLowerCase());
     }
     const ws = new NodeWebSocket(record.href, list);
     this.#ws = ws;

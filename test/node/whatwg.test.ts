@@ -149,6 +149,16 @@ describe('rfc6455/whatwg', () => {
     expect(events).toEqual(['error', 'close:1006:false']);
   });
 
+  it('repeated subprotocols are found case-insensitively, as web-platform-tests require (undici too; Chromium 156 accepts them)', () => {
+    let name = '';
+    try {
+      new WhatwgWebSocket(url, ['chat', 'Chat']);
+    } catch (error) {
+      name = (error as DOMException).name;
+    }
+    expect(name).toBe('SyntaxError');
+  });
+
   it('a Blob counts in bufferedAmount from the send() until it is written', async () => {
     const ws = new WhatwgWebSocket(url);
     await new Promise((resolve) => (ws.onopen = resolve));
