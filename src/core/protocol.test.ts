@@ -9,9 +9,9 @@ import {
   sent,
   serverProtocol,
 } from '../../test/helpers/protocol.js';
-import { CloseCode, Opcode, Phase, State } from './constants.js';
+import { CloseCode, Opcode, Phase, Role, State } from './constants.js';
 import { closeFrameFor, ErrorCode, WebSocketError } from './errors.js';
-import { MAX_PENDING_PONGS, SEND_EOF } from './protocol.js';
+import { MAX_PENDING_PONGS, Protocol, type ProtocolOptions, SEND_EOF } from './protocol.js';
 
 const concat = (parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((x) => [...x]));
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -25,6 +25,15 @@ describe('options', () => {
     expect(() => serverProtocol({ autoPong: 'yes' as never })).toThrow(/boolean/);
     // An own "__proto__" key (as JSON.parse makes) is just another unknown key.
     expect(() => serverProtocol(JSON.parse('{"__proto__": {"maxPayload": 1}}'))).toThrow(/unknown option "__proto__"/);
+  });
+
+  it('one options object shared by many protocols is read again once it changes', () => {
+    const options: { -readonly [K in keyof ProtocolOptions]: ProtocolOptions[K] } = { role: Role.Server, maxPayload: 10 };
+    expect(new Protocol(options).role).toBe(Role.Server);
+    options.role = Role.Client;
+    expect(new Protocol(options).role).toBe(Role.Client);
+    options.role = 'nobody' as Role;
+    expect(() => new Protocol(options)).toThrow(/role/);
   });
 });
 

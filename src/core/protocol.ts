@@ -77,6 +77,21 @@ interface ProtocolSettings {
   readonly decoder: Required<FrameDecoderOptions>;
   readonly allocate: Allocate;
   readonly assembler: MessageAssemblerOptions;
+  /** What it was resolved from (an options object changed later is resolved again). */
+  readonly inputs: readonly unknown[];
+}
+
+/** The option values settings were resolved from, in OPTION_KEYS order. */
+function inputsOf(options: ProtocolOptions): unknown[] {
+  const values: unknown[] = [];
+  for (const key of OPTION_KEYS) values.push((options as unknown as Record<string, unknown>)[key]);
+  return values;
+}
+
+function sameInputs(settings: ProtocolSettings, options: ProtocolOptions): boolean {
+  let i = 0;
+  for (const key of OPTION_KEYS) if (settings.inputs[i++] !== (options as unknown as Record<string, unknown>)[key]) return false;
+  return true;
 }
 
 /** Check `options` and resolve its defaults. */
@@ -90,6 +105,7 @@ function resolveSettings(options: ProtocolOptions): ProtocolSettings {
   const extensionRsv = rsvOf(options.extensions ?? []);
   const allocate = options.allocate ?? allocateZeroed;
   return Object.freeze({
+    inputs: Object.freeze(inputsOf(options)),
     role: options.role,
     autoPong: booleanOption(options.autoPong, 'autoPong', true),
     fragmentSize: integerOption(options.fragmentSize, 'fragmentSize', 0, 0),
@@ -223,7 +239,8 @@ export class Protocol implements FrameSink {
       checkedOptions.add(options);
     }
     let settings = settingsFor.get(options);
-    if (settings === undefined) {
+    // An options object changed since its settings were resolved is resolved again.
+    if (settings === undefined || !sameInputs(settings, options)) {
       settings = resolveSettings(options);
       // Connections sharing one options object share the resolved settings too.
       settingsFor.set(options, settings);

@@ -114,6 +114,20 @@ const OPEN = 1 as const;
 const CLOSING = 2 as const;
 const CLOSED = 3 as const;
 /**
+ * The WebSocket's listener table: the events nearly every application listens to in a fixed
+ * shape, and nothing inherited (`'toString'` or `'__proto__'` are event names like any other),
+ * as EventEmitter's own null-prototype table.
+ */
+function ListenerTable(this: Record<string, unknown>): void {
+  this.message = undefined;
+  this.close = undefined;
+  this.error = undefined;
+  this.open = undefined;
+}
+ListenerTable.prototype = Object.create(null) as object;
+const ListenerTable_ = ListenerTable as unknown as new () => object;
+
+/**
  * Sends waiting behind a `Blob` being read, per WebSocket (kept outside the object: an idle
  * connection holds no field for it), and how many WebSockets have one (0 skips the lookup).
  */
@@ -191,7 +205,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     // The listener table in a fixed shape for the events nearly every application listens to
     // (as Node's own streams do): EventEmitter's default is a dictionary-mode object of ~160
     // bytes as soon as one listener is added, on every connection.
-    (this as unknown as { _events: object })._events = { message: undefined, close: undefined, error: undefined, open: undefined };
+    (this as unknown as { _events: object })._events = new ListenerTable_();
     const adoption = adopting;
     adopting = null;
     if (adoption !== null) {
@@ -374,7 +388,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const compress = options?.compress !== false;
     if (isBlob(data) || (blobChainCount !== 0 && blobChains.has(this))) {
       this._sendLater(data ?? null, binary, fin, compress, callback);
-      return true;
+      return this.bufferedAmount < (this._connection?.highWaterMark ?? Number.POSITIVE_INFINITY);
     }
     const bytes = toPayload(data);
     const connection = this._openOrReject(callback);
@@ -384,11 +398,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
 
   /** Send after the Blobs before it are read: in order, each callback settled once. */
   private _sendLater(data: SendData | null, binary: boolean, fin: boolean, compress: boolean, callback: Callback | undefined): void {
-    const read = isBlob(data) ? data.arrayBuffer().then((buffer) => Buffer.from(buffer)) : Promise.resolve(toPayload(data));
-    // A bad argument throws at the call, as for any send.
-    if (!isBlob(data)) toPayload(data);
+    // A bad argument throws here, at the call, as for any send.
+    const bytes = isBlob(data) ? null : toPayload(data);
+    const read = bytes === null ? (data as Blob).arrayBuffer().then((buffer) => Buffer.from(buffer)) : Promise.resolve(bytes);
     // Bytes waiting to be read or behind a read count in bufferedAmount, as they would in a browser.
-    const size = isBlob(data) ? data.size : 0;
+    const size = bytes === null ? (data as Blob).size : bytes.length;
     let chain = blobChains.get(this);
     if (chain === undefined) {
       chain = { tail: Promise.resolve(), waiting: 0 };
@@ -482,7 +496,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
 
   /** Sending while the handshake runs is misuse (as in ws): it throws. */
   private _assertNotConnecting(): void {
-    if (this._connection === null && this._failedInfo === null) throw notOpenError(CONNECTING);
+    // Once close() or terminate() aborted the handshake the state is CLOSING: the callback gets the error, as with ws.
+    if (this._connection === null && this._failedInfo === null && this._abortHandshake !== ABORTED) throw notOpenError(CONNECTING);
   }
 
   /** The connection when it is open; otherwise null, and `callback` gets the error on the next tick. */
@@ -514,7 +529,22 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
       this._abortConnecting();
       return this._whenClosed();
     }
-    this._connection.close(status, text);
+    const connection = this._connection;
+    const chain = blobChainCount === 0 ? undefined : blobChains.get(this);
+    if (chain === undefined) {
+      connection.close(status, text);
+      return this._whenClosed();
+    }
+    // A Blob sent before is still being read: the close frame goes after it, as every message
+    // accepted before close() does.
+    const step: Promise<void> = chain.tail
+      .then(() => connection.close(status, text))
+      .finally(() => {
+        if (chain.tail !== step) return;
+        blobChains.delete(this);
+        blobChainCount--;
+      });
+    chain.tail = step;
     return this._whenClosed();
   }
 

@@ -795,6 +795,83 @@ describe('ws behaviours found by review', () => {
     ws.terminate();
   });
 
+  it('after close() while CONNECTING, send() does not throw: its callback gets the CLOSING error, as in ws', async () => {
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    const ws = new WebSocket(url);
+    ws.on('error', () => undefined);
+    void ws.close();
+    const error = await new Promise<Error | undefined>((resolve) => ws.send('late', resolve));
+    expect(error?.message).toMatch(/CLOSING/);
+  });
+
+  it('data queued behind a Blob counts in bufferedAmount, and send() reports the high-water mark', async () => {
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    const ws = await openClient(url, [], { highWaterMark: 1024 * 1024 });
+    ws.send(new Blob([new Uint8Array(100_000)]));
+    const below = ws.bufferedAmount;
+    const returned = ws.send('x'.repeat(2_000_000));
+    expect(below).toBeGreaterThanOrEqual(100_000);
+    expect(ws.bufferedAmount).toBeGreaterThanOrEqual(2_100_000);
+    expect(returned).toBe(false);
+    ws.terminate();
+  });
+
+  it('a Blob sent right before close() still goes out first', async () => {
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    const got = new Promise<string[]>((resolve) =>
+      wss.on('connection', (peer) => {
+        const log: string[] = [];
+        peer.on('message', (data) => log.push(`message ${(data as Buffer).length}`));
+        peer.on('close', (code: number) => resolve([...log, `close ${code}`]));
+      }),
+    );
+    const ws = await openClient(url);
+    ws.send(new Blob([new Uint8Array(5)]));
+    void ws.close(1000);
+    expect(await got).toEqual(['message 5', 'close 1000']);
+  });
+
+  it("event names are only names: 'toString' and '__proto__' work like any other", async () => {
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    const ws = new WebSocket(url);
+    expect((ws as unknown as { listenerCount(name: string): number }).listenerCount('toString')).toBe(0);
+    expect((ws as unknown as { emit(name: string): boolean }).emit('hasOwnProperty')).toBe(false);
+    let called = 0;
+    const anyEvents = ws as unknown as { on(name: string, listener: () => void): void; emit(name: string): boolean };
+    anyEvents.on('__proto__', () => called++);
+    anyEvents.emit('__proto__');
+    expect(called).toBe(1);
+    await next(ws, 'open');
+    ws.terminate();
+  });
+
+  it("the server keeps heartbeat peers that answer while the application has paused reading", async () => {
+    const { wss, url } = await startServer({ heartbeatInterval: 100 });
+    cleanups.push(() => wss.close());
+    const paused = new Promise<WebSocket>((resolve) => wss.on('connection', (ws) => { ws.pause(); resolve(ws); }));
+    const client = new WsLib(url);
+    await once(client, 'open');
+    const server = await paused;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(server.readyState).toBe(WebSocket.OPEN);
+    server.resume();
+    client.terminate();
+  });
+
+  it('a second wss.close(cb) while the first runs is called when closed, without an error', async () => {
+    const { wss, url } = await startServer();
+    const ws = await openClient(url);
+    const first = wss.close();
+    const second = await new Promise<Error | undefined>((resolve) => void wss.close(resolve));
+    await first;
+    expect(second).toBeUndefined();
+    expect(ws.readyState === WebSocket.CLOSING || ws.readyState === WebSocket.CLOSED).toBe(true);
+  });
+
   it('a second wss.close(cb) gets "The server is not running", as in ws', async () => {
     const { wss } = await startServer();
     await wss.close();
@@ -892,6 +969,71 @@ describe('limits ws peers rely on', () => {
     expect(closed).toBe(false);
     client.terminate();
   });
+
+  it('a slow peer that keeps reading gets one large message whole, although the kernel takes it chunk by chunk', async () => {
+    // Regression: progress was read from writableLength, which Node lowers only when a whole
+    // write finishes; a peer reading 8 MiB at ~3 MB/s was cut as "not reading" after a second.
+    const { wss, port } = await startServer({ maxBufferedAmount: 256 * 1024, highWaterMark: 64 * 1024 });
+    cleanups.push(() => wss.close());
+    const payload = Buffer.alloc(8 * 1024 * 1024, 7);
+    const errors: string[] = [];
+    const outcome = new Promise<unknown>((resolve) =>
+      wss.on('connection', (ws) => {
+        ws.on('error', (error) => errors.push((error as WebSocketError).code));
+        ws.send(payload, (error) => resolve(error ?? 'ok'));
+      }),
+    );
+    const raw = await RawClient.open(port);
+    raw.socket.pause();
+    raw.socket.removeAllListeners('data');
+    raw.write(upgradeRequest());
+    let received = 0;
+    // About 64 KiB every 20 ms: slow, but far more than highWaterMark a second.
+    const reader = setInterval(() => {
+      const chunk = raw.socket.read(64 * 1024) ?? raw.socket.read();
+      if (chunk !== null) received += (chunk as Buffer).length;
+    }, 20);
+    cleanups.push(() => clearInterval(reader));
+    expect(await outcome).toBe('ok');
+    for (let waited = 0; received <= payload.length && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(errors).toEqual([]);
+    expect(received).toBeGreaterThan(payload.length);
+    raw.socket.destroy();
+  }, 20_000);
+
+  it('a peer that never reads is cut about a second after output passes maxBufferedAmount, and no callback claims success', async () => {
+    // Regressions: with the 30 s stall check already armed the over-limit check never ran; and
+    // callbacks of writes Node cancelled at the cut reported success.
+    const { wss, port } = await startServer({ maxBufferedAmount: 1024 * 1024, highWaterMark: 64 * 1024 });
+    cleanups.push(() => wss.close());
+    const outcomes: string[] = [];
+    let passedLimitAt = 0;
+    const cut = new Promise<number>((resolve) =>
+      wss.on('connection', (ws) => {
+        ws.on('error', () => resolve(Date.now() - passedLimitAt));
+        ws.send(Buffer.alloc(16 * 1024), (error) => outcomes.push(error ? 'error' : 'ok'));
+        const pump = setInterval(() => {
+          if (ws.readyState !== WebSocket.OPEN) return clearInterval(pump);
+          if (passedLimitAt === 0 && ws.bufferedAmount > 1024 * 1024) passedLimitAt = Date.now();
+          ws.send(Buffer.alloc(512 * 1024), (error) => outcomes.push(error ? 'error' : 'ok'));
+        }, 20);
+      }),
+    );
+    const raw = await RawClient.open(port);
+    raw.socket.pause();
+    raw.socket.removeAllListeners('data');
+    raw.write(upgradeRequest());
+    const after = await cut;
+    expect(after).toBeLessThan(3000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // What the kernel's buffers took may have been reported written; everything behind it failed.
+    const firstError = outcomes.indexOf('error');
+    expect(firstError).toBeGreaterThan(-1);
+    expect(outcomes.slice(firstError).every((o) => o === 'error')).toBe(true);
+    const okBytes = outcomes.filter((o) => o === 'ok').length;
+    expect(okBytes).toBeLessThan(outcomes.length);
+    raw.socket.destroy();
+  }, 20_000);
 
   it('a peer that does not read is still cut, and the callbacks say so', async () => {
     const { wss, url } = await startServer({ maxBufferedAmount: 256 * 1024, highWaterMark: 64 * 1024 });

@@ -120,6 +120,8 @@ const OVER_LIMIT_CHECK = 64;
 const HEARTBEAT = 128;
 /** terminate() was called: CLOSING until the transport's 'close' (as in ws). */
 const TERMINATED = 256;
+/** Cut for not reading: callbacks Node reports as written get the cut's error. */
+const CUT = 512;
 
 /** Output batches up to this size are copied into one buffer and written with one `write`. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -172,9 +174,9 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   private rate: InputRateLimiter | null = null;
   /** Armed while input is incomplete or output is buffered (stall detection). */
   private stallTimer: NodeJS.Timeout | null = null;
-  /** Output stall: buffered bytes at the last check, and bytes written since. */
-  private stallMark = 0;
-  private writtenSinceMark = 0;
+  /** Output stall: bytes the kernel had taken at the last mark (-1: no mark), and bytes written in all. */
+  private stallMark = -1;
+  private writtenTotal = 0;
   /** The server's memory budget (server connections), and what this connection last reported to it. */
   budget: MemoryBudget<Connection> | null = null;
   private reportedHeld = 0;
@@ -265,6 +267,11 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     return (this.flags & TERMINATED) === 0 && p.canSend && !p.endReported && !(this.outgoing?.closing ?? false) ? OPEN : CLOSING;
   }
 
+  /** @internal Cut for not reading its output. */
+  get wasCut(): boolean {
+    return (this.flags & CUT) !== 0;
+  }
+
   /** How the connection ended, once it has. */
   get closed(): ClosedInfo | null {
     return this.closedInfo;
@@ -273,6 +280,11 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   /** Bytes accepted by `send` and not yet handed to the kernel. */
   get bufferedAmount(): number {
     return this.queuedBytes + (this.outgoing?.bytes ?? 0) + (this.transport.writableLength ?? 0);
+  }
+
+  /** @internal The `highWaterMark` option. */
+  get highWaterMark(): number {
+    return this.options.highWaterMark;
   }
 
   /** Whether `send` last reported the high-water mark and `'drain'` is still to come. */
@@ -490,18 +502,20 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     let count = output.length;
     const end = count !== 0 && output[count - 1] === SEND_EOF;
     if (end) count--;
-    const done = callbacks === null ? undefined : (error?: Error | null) => settleAll(callbacks, error ?? undefined);
+    // A write Node cancels when the connection is cut reports success (Node calls it with null on a
+    // destroyed socket): the cut's error is the truth then.
+    const done = callbacks === null ? undefined : (error?: Error | null) => settleAll(callbacks, error ?? cutErrorOf(this));
     if (transport.destroyed || !transport.writable) {
       if (done !== undefined) process.nextTick(done, notOpenError(this.readyState));
     } else if (count === 0) {
       if (done !== undefined) process.nextTick(done);
     } else if (count === 1) {
       transport.write(output[0] as Uint8Array, done);
-      this.writtenSinceMark += (output[0] as Uint8Array).length;
+      this.writtenTotal += (output[0] as Uint8Array).length;
     } else {
       let total = 0;
       for (let i = 0; i < count; i++) total += (output[i] as Uint8Array).length;
-      this.writtenSinceMark += total;
+      this.writtenTotal += total;
       if (total <= COALESCE_LIMIT) {
         const batch = Buffer.allocUnsafe(total);
         let offset = 0;
@@ -620,6 +634,13 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   /** @internal A tick of the heartbeat wheel: ping after an interval of silence, drop a peer silent for an interval after the ping. */
   onHeartbeat(now: number): void {
     if (this.closedInfo !== null || this.readyState !== OPEN) return;
+    if (this.pauseReasons !== 0) {
+      // Reading is paused: a pong could not be read, so silence proves nothing. The count
+      // starts again (a peer that stops reading our output is the stall check's to cut).
+      this.lastReceived = now;
+      this.flags &= ~AWAITING_PONG;
+      return;
+    }
     if (now - this.lastReceived < this.options.heartbeatInterval) return; // something arrived: proof of life
     if ((this.flags & AWAITING_PONG) !== 0) {
       // Nothing at all for an interval after our ping: a zombie or half-open connection.
@@ -713,24 +734,44 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
    * one large message to a peer that reads goes out whole, and more may be sent behind it.
    */
   private armStallTimer(buffered = this.transport.writableLength ?? 0): void {
-    if (this.stallTimer !== null || this.closedInfo !== null) return;
+    if (this.closedInfo !== null) return;
     const o = this.options;
-    const input = o.stalledInputTimeout !== 0 && this.protocol.inputPending;
     const over = buffered > o.maxBufferedAmount;
+    if (this.stallTimer !== null) {
+      // Armed already; output that just went over the limit gets the one-second check instead.
+      if (!over || (this.flags & OVER_LIMIT_CHECK) !== 0) return;
+      clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+    }
+    const input = o.stalledInputTimeout !== 0 && this.protocol.inputPending;
     const output = (o.stalledOutputTimeout !== 0 || over) && buffered > 0;
     if (!input && !output) return;
     let delay = Number.POSITIVE_INFINITY;
     if (input) delay = Math.max(1, this.lastReceived + o.stalledInputTimeout - Date.now());
     this.flags &= ~OVER_LIMIT_CHECK;
     if (output) {
-      this.stallMark = buffered;
-      this.writtenSinceMark = 0;
+      this.stallMark = this.kernelTaken(buffered);
       const outputDelay = over && (o.stalledOutputTimeout === 0 || OVER_LIMIT_PERIOD < o.stalledOutputTimeout) ? OVER_LIMIT_PERIOD : o.stalledOutputTimeout;
       if (over && outputDelay === OVER_LIMIT_PERIOD && outputDelay <= delay) this.flags |= OVER_LIMIT_CHECK;
       delay = Math.min(delay, outputDelay);
+    } else {
+      this.stallMark = -1;
     }
     this.stallTimer = setTimeout(stallTick, delay, this);
     this.stallTimer.unref();
+  }
+
+  /**
+   * Bytes of our output the kernel has taken so far. A `net.Socket` (or TLS socket) knows what it
+   * dispatched and what libuv still queues, which moves while one large write is in flight; for
+   * another stream, what was written less what it still buffers (that moves per whole chunk).
+   */
+  private kernelTaken(buffered: number): number {
+    const t = this.transport as { _bytesDispatched?: unknown; _handle?: { writeQueueSize?: unknown } | null };
+    const dispatched = t._bytesDispatched;
+    const queued = t._handle?.writeQueueSize;
+    if (typeof dispatched === 'number' && typeof queued === 'number') return dispatched - queued;
+    return this.writtenTotal - buffered;
   }
 
   /** @internal The stall timer fired. */
@@ -748,9 +789,8 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     const buffered = this.transport.writableLength ?? 0;
     const overLimitCheck = (this.flags & OVER_LIMIT_CHECK) !== 0;
     this.flags &= ~OVER_LIMIT_CHECK;
-    if (buffered > 0 && this.stallMark > 0) {
-      // What the kernel took since the mark: what was buffered then, plus what we wrote since, minus what is buffered now.
-      const taken = this.stallMark + this.writtenSinceMark - buffered;
+    if (buffered > 0 && this.stallMark >= 0) {
+      const taken = this.kernelTaken(buffered) - this.stallMark;
       if (overLimitCheck && buffered > o.maxBufferedAmount && taken < o.highWaterMark) {
         this.limitHit('maxBufferedAmount');
         this.cutNotReading(new WebSocketError(ErrorCode.BufferLimit, 'peer is not reading: buffered output over maxBufferedAmount'));
@@ -766,10 +806,13 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   }
 
   /**
-   * Terminate a connection whose peer does not read. The callbacks of everything not yet written
-   * (in the core, or buffered in the transport) get `error`: a callback reports what happened.
+   * Terminate a connection whose peer does not read. Every callback of what the peer did not
+   * take gets `error`: those still in the core here, those in the transport when Node reports
+   * them (a callback reports what happened).
    */
   private cutNotReading(error: WebSocketError): void {
+    this.flags |= CUT;
+    cutErrors.set(this, error);
     this.host._onError(error);
     const callbacks = this.pendingCallbacks;
     this.pendingCallbacks = null;
@@ -886,6 +929,12 @@ function destroyTransport(this: Duplex): void {
 function evictTick(connection: Connection): void {
   connection.onEvict();
 }
+/** Why a connection was cut (only connections that were: an idle one holds no field for it). */
+const cutErrors = new WeakMap<Connection, WebSocketError>();
+function cutErrorOf(connection: Connection): WebSocketError | undefined {
+  return connection.wasCut ? cutErrors.get(connection) : undefined;
+}
+
 /** Connections with output waiting for the end of this turn. */
 let flushQueue: Connection[] = [];
 

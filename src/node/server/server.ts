@@ -206,6 +206,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   /** @internal AcceptHost: shutting down. */
   closing = false;
   private closedPromise: Promise<void> | null = null;
+  /** close() has finished ('close' was emitted). */
+  private closeFinished = false;
 
   /**
    * @param options - mode (port, server or noServer), hooks and limits
@@ -378,8 +380,14 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
    */
   close(callback?: (error?: Error) => void): Promise<void> {
     if (this.closedPromise !== null) {
-      // As ws: a second close() reports that the server is not running (once it has closed).
-      if (callback) this.closedPromise.then(() => callback(new Error('The server is not running')), callback);
+      if (this.closeFinished) {
+        // As ws: close() on a closed server reports that it is not running, and 'close' again.
+        if (callback) process.nextTick(callback, new Error('The server is not running'));
+        process.nextTick(() => this.emit('close'));
+      } else if (callback) {
+        // Still closing: called when it has closed, as the first caller is.
+        this.closedPromise.then(() => callback(), callback);
+      }
       return this.closedPromise;
     }
     this.closing = true;
@@ -398,6 +406,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       this.listener === null ? Promise.resolve() : this.listener.close(),
       this.publisher.close().catch((error: Error) => this.reportError(error)),
     ]).then(() => {
+      this.closeFinished = true;
       this.emit('close');
     });
     if (callback) this.closedPromise.then(() => callback(), callback);
