@@ -23,7 +23,7 @@ export const DEFAULT_HEARTBEAT_INTERVAL = 0;
 export const DEFAULT_IDLE_TIMEOUT = 0;
 /** `send()` returns false once this many bytes wait to be written: 1 MiB. */
 export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
-/** While more than this waits to be written, a peer taking under a high-water mark a second is cut: 64 MiB. Stops a peer that never reads. */
+/** Past this much waiting output, a peer taking none of it for the stall window is cut even with stalledOutputTimeout 0: 64 MiB. Stops a peer that never reads. */
 export const DEFAULT_MAX_BUFFERED_AMOUNT = 64 * 1024 * 1024;
 /** Messages an async iterator may leave unconsumed before reading pauses: 64. */
 export const DEFAULT_MAX_QUEUED_MESSAGES = 64;

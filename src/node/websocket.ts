@@ -388,7 +388,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const compress = options?.compress !== false;
     if (isBlob(data) || (blobChainCount !== 0 && blobChains.has(this))) {
       this._sendLater(data ?? null, binary, fin, compress, callback);
-      return this.bufferedAmount < (this._connection?.highWaterMark ?? Number.POSITIVE_INFINITY);
+      const connection = this._connection;
+      if (connection === null || this.bufferedAmount < connection.highWaterMark) return true;
+      // 'drain' follows once the data behind the Blob has been written.
+      connection.markAboveHighWater();
+      return false;
     }
     const bytes = toPayload(data);
     const connection = this._openOrReject(callback);

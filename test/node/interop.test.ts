@@ -132,6 +132,41 @@ describe('TLS', () => {
     expect(data.toString()).toBe('secure hello');
     ws.terminate();
   });
+
+  it('over TLS, a peer that stops reading is still cut (the queue below TLS is watched), a reading one is not', async () => {
+    // Regression: progress was computed from the TLS layer's counters, which never move, so a
+    // TLS peer that stopped reading was never cut.
+    const server = createHttpsServer({ key, cert });
+    const wss = new WebSocketServer({ server, maxBufferedAmount: 1024 * 1024, highWaterMark: 64 * 1024, stalledOutputTimeout: 1000 });
+    const results = new Map<string, string>();
+    wss.on('connection', (ws, req) => {
+      const name = req.url ?? '';
+      ws.on('error', (error) => results.set(name, (error as { code?: string }).code ?? error.message));
+      let sent = 0;
+      const pump = setInterval(() => {
+        if (ws.readyState !== WebSocket.OPEN || sent >= 12) return clearInterval(pump);
+        sent++;
+        ws.send(Buffer.alloc(512 * 1024));
+      }, 20);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => new Promise((r) => server.close(r)), () => wss.close());
+    const port = (server.address() as { port: number }).port;
+    const stopped = new WsLib(`wss://localhost:${port}/stopped`, { ca: cert });
+    await once(stopped, 'open');
+    (stopped as unknown as { _socket: { pause(): void } })._socket.pause();
+    const reading = new WsLib(`wss://localhost:${port}/reading`, { ca: cert });
+    let received = 0;
+    reading.on('message', (data: Buffer) => (received += data.length));
+    for (let waited = 0; !results.has('/stopped') && waited < 6000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    expect(results.get('/stopped')).toBe('WS_ERR_BUFFER_LIMIT');
+    for (let waited = 0; received < 12 * 512 * 1024 && waited < 6000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    expect(received).toBe(12 * 512 * 1024);
+    expect(results.has('/reading')).toBe(false);
+    stopped.terminate();
+    reading.terminate();
+  }, 20_000);
 });
 
 describe('wrapped by other servers', () => {

@@ -872,6 +872,18 @@ describe('ws behaviours found by review', () => {
     expect(ws.readyState === WebSocket.CLOSING || ws.readyState === WebSocket.CLOSED).toBe(true);
   });
 
+  it("'drain' follows a send() that returned false even when the kernel took it all at once, and sendAsync never hangs", async () => {
+    // Regression: the transport emits no 'drain' when its write returned true, so ours never came.
+    const { wss, url } = await startServer();
+    cleanups.push(() => wss.close());
+    const ws = await openClient(url, [], { highWaterMark: 64 * 1024 });
+    expect(ws.send(Buffer.alloc(300 * 1024))).toBe(false);
+    await next(ws, 'drain', 2000);
+    await ws.sendAsync(Buffer.alloc(300 * 1024));
+    await ws.sendAsync(Buffer.alloc(300 * 1024));
+    ws.terminate();
+  });
+
   it('a second wss.close(cb) gets "The server is not running", as in ws', async () => {
     const { wss } = await startServer();
     await wss.close();
@@ -1001,10 +1013,9 @@ describe('limits ws peers rely on', () => {
     raw.socket.destroy();
   }, 20_000);
 
-  it('a peer that never reads is cut about a second after output passes maxBufferedAmount, and no callback claims success', async () => {
-    // Regressions: with the 30 s stall check already armed the over-limit check never ran; and
-    // callbacks of writes Node cancelled at the cut reported success.
-    const { wss, port } = await startServer({ maxBufferedAmount: 1024 * 1024, highWaterMark: 64 * 1024 });
+  it('a peer that never reads is cut once its window passes with nothing taken, and no callback claims success', async () => {
+    // Regression: callbacks of writes Node cancelled at the cut reported success.
+    const { wss, port } = await startServer({ maxBufferedAmount: 1024 * 1024, highWaterMark: 64 * 1024, stalledOutputTimeout: 1000 });
     cleanups.push(() => wss.close());
     const outcomes: string[] = [];
     let passedLimitAt = 0;
@@ -1036,7 +1047,7 @@ describe('limits ws peers rely on', () => {
   }, 20_000);
 
   it('a peer that does not read is still cut, and the callbacks say so', async () => {
-    const { wss, url } = await startServer({ maxBufferedAmount: 256 * 1024, highWaterMark: 64 * 1024 });
+    const { wss, url } = await startServer({ maxBufferedAmount: 256 * 1024, highWaterMark: 64 * 1024, stalledOutputTimeout: 1000 });
     cleanups.push(() => wss.close());
     const errors: string[] = [];
     const done = new Promise<void>((resolve) =>

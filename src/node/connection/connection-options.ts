@@ -50,9 +50,9 @@ export interface ConnectionOptions {
   /** `send()` returns false, and `'drain'` follows, once this many bytes wait to be written. Default 1 MiB. */
   highWaterMark?: number;
   /**
-   * While more than this many bytes wait to be written, a peer that takes less than
-   * `highWaterMark` bytes in a second is not reading: the connection is terminated
-   * (`WS_ERR_BUFFER_LIMIT`). The size alone never cuts a peer that reads. Default 64 MiB.
+   * Past this many bytes waiting, a peer that takes none of them for a whole
+   * `stalledOutputTimeout` window (30 s when that option is 0) is not reading: the connection is
+   * terminated (`WS_ERR_BUFFER_LIMIT`). The size alone never cuts a peer that reads. Default 64 MiB.
    */
   maxBufferedAmount?: number;
   /** Messages queued for an async iterator before the socket stops reading. Default 64. */

@@ -12,6 +12,7 @@
 import type { Duplex } from 'node:stream';
 import {
   CloseCode,
+  DEFAULT_STALLED_OUTPUT_TIMEOUT,
   ErrorCode,
   type Extension,
   Protocol,
@@ -114,8 +115,6 @@ const ABOVE_HIGH_WATER = 4;
 const AWAITING_PONG = 8;
 const INFLATING = 16;
 const DELIVERING = 32;
-/** The armed stall check is the one-second progress check of output past `maxBufferedAmount`. */
-const OVER_LIMIT_CHECK = 64;
 /** Heartbeats on: a member of the heartbeat wheel until the connection ends. */
 const HEARTBEAT = 128;
 /** terminate() was called: CLOSING until the transport's 'close' (as in ws). */
@@ -125,8 +124,8 @@ const CUT = 512;
 
 /** Output batches up to this size are copied into one buffer and written with one `write`. */
 const COALESCE_LIMIT = 64 * 1024;
-/** Past `maxBufferedAmount`, how often the peer must show it reads (ms). */
-const OVER_LIMIT_PERIOD = 1000;
+/** While output waits, how often the queues are sampled for progress (ms). */
+const PROGRESS_SAMPLE = 1000;
 
 const READY_STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
 /** The error a send gets when the connection is not open. */
@@ -174,8 +173,8 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   private rate: InputRateLimiter | null = null;
   /** Armed while input is incomplete or output is buffered (stall detection). */
   private stallTimer: NodeJS.Timeout | null = null;
-  /** Output stall: bytes the kernel had taken at the last mark (-1: no mark), and bytes written in all. */
-  private stallMark = -1;
+  /** Output progress while output waits (made when it starts waiting), and bytes written in all. */
+  private progress: OutputProgress | null = null;
   private writtenTotal = 0;
   /** The server's memory budget (server connections), and what this connection last reported to it. */
   budget: MemoryBudget<Connection> | null = null;
@@ -549,8 +548,17 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
       // The peer is not reading what we write: stop reading what it sends, so a slow reader (of
       // an echo, say) cannot make our output grow.
       this.pauseFor(PauseReason.PeerNotReading);
+    } else if ((this.flags & ABOVE_HIGH_WATER) !== 0) {
+      // send() reported the mark, but the kernel took it all at once: the transport will emit no
+      // 'drain', so ours comes from here (next tick, after the send that got false returned).
+      process.nextTick(drainTick, this);
     }
     return true;
+  }
+
+  /** @internal send() reported the high-water mark for data not yet handed to this connection (a Blob being read). */
+  markAboveHighWater(): void {
+    this.flags |= ABOVE_HIGH_WATER;
   }
 
   // -- reading --------------------------------------------------------------------------------
@@ -729,49 +737,35 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   /**
    * Arm the stall check when input is incomplete or output is waiting (one timer for both).
    *
-   * Output past `maxBufferedAmount` is checked every second: a peer that took less than
-   * `highWaterMark` bytes in that second is not reading, and is cut. The size alone never cuts:
-   * one large message to a peer that reads goes out whole, and more may be sent behind it.
+   * A peer is judged not reading when the kernel takes none of our output for a whole window:
+   * `stalledOutputTimeout`, or, past `maxBufferedAmount`, that window even when the option is 0.
+   * The kernel takes a slow reader's data in bursts (Linux wakes the writer when half its send
+   * buffer is free: seconds apart at 100 KB/s), so the queues are sampled every second and any
+   * drop counts; the size of the output alone never cuts.
    */
   private armStallTimer(buffered = this.transport.writableLength ?? 0): void {
-    if (this.closedInfo !== null) return;
+    if (this.stallTimer !== null || this.closedInfo !== null) return;
     const o = this.options;
-    const over = buffered > o.maxBufferedAmount;
-    if (this.stallTimer !== null) {
-      // Armed already; output that just went over the limit gets the one-second check instead.
-      if (!over || (this.flags & OVER_LIMIT_CHECK) !== 0) return;
-      clearTimeout(this.stallTimer);
-      this.stallTimer = null;
-    }
     const input = o.stalledInputTimeout !== 0 && this.protocol.inputPending;
-    const output = (o.stalledOutputTimeout !== 0 || over) && buffered > 0;
-    if (!input && !output) return;
+    const window = this.outputWindow(buffered);
+    if (window === 0) this.progress = null;
+    if (!input && window === 0) return;
     let delay = Number.POSITIVE_INFINITY;
     if (input) delay = Math.max(1, this.lastReceived + o.stalledInputTimeout - Date.now());
-    this.flags &= ~OVER_LIMIT_CHECK;
-    if (output) {
-      this.stallMark = this.kernelTaken(buffered);
-      const outputDelay = over && (o.stalledOutputTimeout === 0 || OVER_LIMIT_PERIOD < o.stalledOutputTimeout) ? OVER_LIMIT_PERIOD : o.stalledOutputTimeout;
-      if (over && outputDelay === OVER_LIMIT_PERIOD && outputDelay <= delay) this.flags |= OVER_LIMIT_CHECK;
-      delay = Math.min(delay, outputDelay);
-    } else {
-      this.stallMark = -1;
+    if (window !== 0) {
+      this.progress ??= new OutputProgress(this.transport, this.writtenTotal, buffered, Date.now());
+      delay = Math.min(delay, window, PROGRESS_SAMPLE);
     }
     this.stallTimer = setTimeout(stallTick, delay, this);
     this.stallTimer.unref();
   }
 
-  /**
-   * Bytes of our output the kernel has taken so far. A `net.Socket` (or TLS socket) knows what it
-   * dispatched and what libuv still queues, which moves while one large write is in flight; for
-   * another stream, what was written less what it still buffers (that moves per whole chunk).
-   */
-  private kernelTaken(buffered: number): number {
-    const t = this.transport as { _bytesDispatched?: unknown; _handle?: { writeQueueSize?: unknown } | null };
-    const dispatched = t._bytesDispatched;
-    const queued = t._handle?.writeQueueSize;
-    if (typeof dispatched === 'number' && typeof queued === 'number') return dispatched - queued;
-    return this.writtenTotal - buffered;
+  /** How long waiting output may go untaken before the peer is cut (0: not checked). */
+  private outputWindow(buffered: number): number {
+    if (buffered === 0) return 0;
+    const o = this.options;
+    if (o.stalledOutputTimeout !== 0) return o.stalledOutputTimeout;
+    return buffered > o.maxBufferedAmount ? DEFAULT_STALLED_OUTPUT_TIMEOUT : 0;
   }
 
   /** @internal The stall timer fired. */
@@ -787,18 +781,19 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
       return;
     }
     const buffered = this.transport.writableLength ?? 0;
-    const overLimitCheck = (this.flags & OVER_LIMIT_CHECK) !== 0;
-    this.flags &= ~OVER_LIMIT_CHECK;
-    if (buffered > 0 && this.stallMark >= 0) {
-      const taken = this.kernelTaken(buffered) - this.stallMark;
-      if (overLimitCheck && buffered > o.maxBufferedAmount && taken < o.highWaterMark) {
-        this.limitHit('maxBufferedAmount');
-        this.cutNotReading(new WebSocketError(ErrorCode.BufferLimit, 'peer is not reading: buffered output over maxBufferedAmount'));
-        return;
-      }
-      if (!overLimitCheck && o.stalledOutputTimeout !== 0 && taken <= 0) {
-        this.limitHit('stalledOutputTimeout');
-        this.cutNotReading(new WebSocketError(ErrorCode.BufferLimit, 'peer stopped reading: no output taken for stalledOutputTimeout'));
+    const window = this.outputWindow(buffered);
+    const progress = this.progress;
+    if (window !== 0 && progress !== null) {
+      progress.sample(this.transport, this.writtenTotal, buffered, now);
+      if (now - progress.lastTaken >= window) {
+        const over = buffered > o.maxBufferedAmount;
+        this.limitHit(over ? 'maxBufferedAmount' : 'stalledOutputTimeout');
+        this.cutNotReading(
+          new WebSocketError(
+            ErrorCode.BufferLimit,
+            over ? 'peer is not reading: output over maxBufferedAmount taken by nobody' : 'peer stopped reading: no output taken for stalledOutputTimeout',
+          ),
+        );
         return;
       }
     }
@@ -926,9 +921,47 @@ export function ignoreTransportError(): void {}
 function destroyTransport(this: Duplex): void {
   this.destroy();
 }
+function drainTick(connection: Connection): void {
+  if (connection.closed === null) connection.onDrain();
+}
 function evictTick(connection: Connection): void {
   connection.onEvict();
 }
+/**
+ * Whether waiting output moves: samples of what the transport and, under TLS, the socket below
+ * it still queue (libuv's write queues move while one large write is in flight; Node's
+ * writableLength moves per finished write). Made when output starts waiting.
+ */
+class OutputProgress {
+  /** When the kernel was last seen taking something. */
+  lastTaken: number;
+  private finished: number;
+  private queued: number;
+  private queuedBelow: number;
+  constructor(transport: SocketLike, written: number, buffered: number, now: number) {
+    this.lastTaken = now;
+    this.finished = written - buffered;
+    this.queued = queueOf(transport);
+    this.queuedBelow = queueOf((transport as { _parent?: SocketLike | null })._parent);
+  }
+  /** Record a sample: any finished write or any queue lower than at the last sample is progress. */
+  sample(transport: SocketLike, written: number, buffered: number, now: number): void {
+    const finished = written - buffered;
+    const queued = queueOf(transport);
+    const queuedBelow = queueOf((transport as { _parent?: SocketLike | null })._parent);
+    if (finished > this.finished || queued < this.queued || queuedBelow < this.queuedBelow) this.lastTaken = now;
+    this.finished = finished;
+    this.queued = queued;
+    this.queuedBelow = queuedBelow;
+  }
+}
+
+/** What libuv still queues for a socket's handle (0 for another stream). */
+function queueOf(transport: SocketLike | null | undefined): number {
+  const queued = (transport as { _handle?: { writeQueueSize?: unknown } | null } | null | undefined)?._handle?.writeQueueSize;
+  return typeof queued === 'number' ? queued : 0;
+}
+
 /** Why a connection was cut (only connections that were: an idle one holds no field for it). */
 const cutErrors = new WeakMap<Connection, WebSocketError>();
 function cutErrorOf(connection: Connection): WebSocketError | undefined {
