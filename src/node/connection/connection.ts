@@ -501,9 +501,9 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     let count = output.length;
     const end = count !== 0 && output[count - 1] === SEND_EOF;
     if (end) count--;
-    // A write Node cancels when the connection is cut reports success (Node calls it with null on a
-    // destroyed socket): the cut's error is the truth then.
-    const done = callbacks === null ? undefined : (error?: Error | null) => settleAll(callbacks, error ?? cutErrorOf(this));
+    // After a cut, Node reports a cancelled write as a success (null on a destroyed socket) and a
+    // buffered one as ERR_STREAM_DESTROYED: the cut's error is the truth for both.
+    const done = callbacks === null ? undefined : (error?: Error | null) => settleAll(callbacks, cutErrorOf(this) ?? error ?? undefined);
     if (transport.destroyed || !transport.writable) {
       if (done !== undefined) process.nextTick(done, notOpenError(this.readyState));
     } else if (count === 0) {

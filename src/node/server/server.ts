@@ -382,7 +382,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     if (this.closedPromise !== null) {
       if (this.closeFinished) {
         // As ws: close() on a closed server reports that it is not running, and 'close' again.
-        if (callback) process.nextTick(callback, new Error('The server is not running'));
+        if (callback) this.once('close', () => callback(new Error('The server is not running')));
         process.nextTick(() => this.emit('close'));
       } else if (callback) {
         // Still closing: called when it has closed, as the first caller is.
