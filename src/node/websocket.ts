@@ -131,8 +131,24 @@ const ListenerTable_ = ListenerTable as unknown as new () => object;
  * Sends waiting behind a `Blob` being read, per WebSocket (kept outside the object: an idle
  * connection holds no field for it), and how many WebSockets have one (0 skips the lookup).
  */
-const blobChains = new WeakMap<WebSocket, { tail: Promise<void>; waiting: number }>();
+const blobChains = new WeakMap<WebSocket, BlobChain>();
 let blobChainCount = 0;
+
+/** A WebSocket's sends behind a Blob: the last step, and the bytes still waiting in it. */
+interface BlobChain {
+  tail: Promise<void>;
+  waiting: number;
+}
+
+/** Make `next(tail)` the chain's last step; the chain is dropped once its last step has run. */
+function appendToChain(ws: WebSocket, chain: BlobChain, next: (tail: Promise<void>) => Promise<void>): void {
+  const step: Promise<void> = next(chain.tail).finally(() => {
+    if (chain.tail !== step) return;
+    blobChains.delete(ws);
+    blobChainCount--;
+  });
+  chain.tail = step;
+}
 /** `abortHandshake` once close() or terminate() aborted the handshake (CLOSING until the next tick). */
 const ABORTED = (): void => {};
 
@@ -415,25 +431,21 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     }
     const entry = chain;
     entry.waiting += size;
-    const step: Promise<void> = entry.tail
-      .then(() => read)
-      .then(
-        (bytes) => {
-          entry.waiting -= size;
-          const connection = this._openOrReject(callback);
-          if (connection !== null) connection.send(bytes, binary, fin, compress, callback);
-        },
-        (error: unknown) => {
-          entry.waiting -= size;
-          if (callback !== undefined) callback(error instanceof Error ? error : new Error(String(error)));
-        },
-      )
-      .finally(() => {
-        if (entry.tail !== step) return;
-        blobChains.delete(this);
-        blobChainCount--;
-      });
-    entry.tail = step;
+    appendToChain(this, entry, (tail) =>
+      tail
+        .then(() => read)
+        .then(
+          (bytes) => {
+            entry.waiting -= size;
+            const connection = this._openOrReject(callback);
+            if (connection !== null) connection.send(bytes, binary, fin, compress, callback);
+          },
+          (error: unknown) => {
+            entry.waiting -= size;
+            if (callback !== undefined) callback(error instanceof Error ? error : new Error(String(error)));
+          },
+        ),
+    );
   }
 
   /**
@@ -541,14 +553,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     }
     // A Blob sent before is still being read: the close frame goes after it, as every message
     // accepted before close() does.
-    const step: Promise<void> = chain.tail
-      .then(() => connection.close(status, text))
-      .finally(() => {
-        if (chain.tail !== step) return;
-        blobChains.delete(this);
-        blobChainCount--;
-      });
-    chain.tail = step;
+    appendToChain(this, chain, (tail) => tail.then(() => connection.close(status, text)));
     return this._whenClosed();
   }
 

@@ -41,6 +41,15 @@ async function wsServer(options: ConstructorParameters<typeof WsServer>[0] = {})
   return { wss, url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}` };
 }
 
+/** A raw TCP peer that sends the upgrade request and then reads only what the test reads itself. */
+async function pausedRawPeer(port: number): Promise<RawClient> {
+  const raw = await RawClient.open(port);
+  raw.socket.pause();
+  raw.socket.removeAllListeners('data');
+  raw.write(upgradeRequest());
+  return raw;
+}
+
 async function httpServer(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {
   const server = createServer(handler);
   server.listen(0, '127.0.0.1');
@@ -995,10 +1004,7 @@ describe('limits ws peers rely on', () => {
         ws.send(payload, (error) => resolve(error ?? 'ok'));
       }),
     );
-    const raw = await RawClient.open(port);
-    raw.socket.pause();
-    raw.socket.removeAllListeners('data');
-    raw.write(upgradeRequest());
+    const raw = await pausedRawPeer(port);
     let received = 0;
     // About 64 KiB every 20 ms: slow, but far more than highWaterMark a second.
     const reader = setInterval(() => {
@@ -1022,18 +1028,16 @@ describe('limits ws peers rely on', () => {
     const cut = new Promise<number>((resolve) =>
       wss.on('connection', (ws) => {
         ws.on('error', () => resolve(Date.now() - passedLimitAt));
-        ws.send(Buffer.alloc(16 * 1024), (error) => outcomes.push(error ? ((error as WebSocketError).code ?? 'error') : 'ok'));
+        const record = (error?: Error | null) => outcomes.push(error ? ((error as WebSocketError).code ?? 'error') : 'ok');
+        ws.send(Buffer.alloc(16 * 1024), record);
         const pump = setInterval(() => {
           if (ws.readyState !== WebSocket.OPEN) return clearInterval(pump);
           if (passedLimitAt === 0 && ws.bufferedAmount > 1024 * 1024) passedLimitAt = Date.now();
-          ws.send(Buffer.alloc(512 * 1024), (error) => outcomes.push(error ? ((error as WebSocketError).code ?? 'error') : 'ok'));
+          ws.send(Buffer.alloc(512 * 1024), record);
         }, 20);
       }),
     );
-    const raw = await RawClient.open(port);
-    raw.socket.pause();
-    raw.socket.removeAllListeners('data');
-    raw.write(upgradeRequest());
+    const raw = await pausedRawPeer(port);
     const after = await cut;
     expect(after).toBeLessThan(3000);
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -935,14 +935,12 @@ function evictTick(connection: Connection): void {
 class OutputProgress {
   /** When the kernel was last seen taking something. */
   lastTaken: number;
-  private finished: number;
-  private queued: number;
-  private queuedBelow: number;
+  private finished = Number.NEGATIVE_INFINITY;
+  private queued = Number.POSITIVE_INFINITY;
+  private queuedBelow = Number.POSITIVE_INFINITY;
   constructor(transport: SocketLike, written: number, buffered: number, now: number) {
     this.lastTaken = now;
-    this.finished = written - buffered;
-    this.queued = queueOf(transport);
-    this.queuedBelow = queueOf((transport as { _parent?: SocketLike | null })._parent);
+    this.sample(transport, written, buffered, now);
   }
   /** Record a sample: any finished write or any queue lower than at the last sample is progress. */
   sample(transport: SocketLike, written: number, buffered: number, now: number): void {
