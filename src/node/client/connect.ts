@@ -366,11 +366,13 @@ export function openClientHandshake(
   const proxyFor = (target: WebSocketUrl) =>
     target.socketPath !== undefined ? null : options.proxy === 'env' ? proxyFromEnvironment(target, process.env) : options.proxy;
 
-  const finish = (outcome: ClientHandshakeOutcome) => {
+  /** End the attempt once; `later` reports it on the next tick (an abort from the user's own call). */
+  const finish = (outcome: ClientHandshakeOutcome, later = false) => {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
-    done(outcome);
+    if (later) process.nextTick(done, outcome);
+    else done(outcome);
   };
   /** The proxy tunnel being opened (its socket is not the request's until the proxy answers). */
   let cancelTunnel: ((error: WebSocketError) => void) | null = null;
@@ -390,9 +392,7 @@ export function openClientHandshake(
   const abort = (error: WebSocketError) => {
     if (finished) return;
     release(error);
-    finished = true;
-    clearTimeout(timer);
-    process.nextTick(done, { ok: false, error, handled: false });
+    finish({ ok: false, error, handled: false }, true);
   };
   /** The non-101 response an 'unexpected-response' listener took: the attempt ends without 'error'. */
   let handedOver: WebSocketError | null = null;

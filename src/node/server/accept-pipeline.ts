@@ -209,7 +209,7 @@ export class AcceptPipeline {
       if (!upgraded) return this.fail(socket, error);
       // After the 101 (a custom `WebSocket` class threw, say) no HTTP answer can follow: the connection is dropped.
       socket.destroy();
-      this.host.reportError(error instanceof Error ? error : new Error(String(error)));
+      this.report(error);
       return;
     }
     // The application's own callback: what it throws is its own (as with any listener, it reaches
@@ -226,6 +226,10 @@ export class AcceptPipeline {
 
   private fail(socket: Duplex, error: unknown): void {
     rejectUpgrade(socket, 500, 'internal error');
+    this.report(error);
+  }
+
+  private report(error: unknown): void {
     this.host.reportError(error instanceof Error ? error : new Error(String(error)));
   }
 
