@@ -12,7 +12,7 @@
  */
 import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD } from './constants.js';
 import { ErrorCode, WebSocketError } from './errors.js';
-import { applyMask } from './mask.js';
+import { applyMask, SMALL_IN_PLACE, unmaskSmallInPlace } from './mask.js';
 
 /** Receives what a {@link FrameDecoder} decodes. Calls come strictly in stream order. */
 export interface FrameSink {
@@ -20,6 +20,14 @@ export interface FrameSink {
   frameStart(opcode: number, fin: boolean, rsv: number, length: number): void;
   /** Next unmasked piece of the current data frame's payload; never empty. The view stays valid: nothing else writes to it. */
   framePayload(chunk: Uint8Array): void;
+  /**
+   * Optional. The current data frame's payload spans chunks and `rest` bytes of it are still to
+   * come after the piece at hand. Return a buffer of exactly the frame's payload length to have the
+   * decoder unmask the rest of the payload, this piece included, straight into it at its offset
+   * (saving a copy when the frame is assembled), or null to be asked again at the next piece.
+   * Pieces passed to `framePayload` are then views of that buffer.
+   */
+  frameBuffer?(rest: number): Uint8Array | null;
   /** The current data frame is complete. */
   frameEnd(): void;
   /** A complete control frame (close, ping or pong) with its unmasked payload. */
@@ -62,6 +70,8 @@ export class FrameDecoder {
   /** The current frame's masking key, its four bytes packed in one 32-bit integer (byte 0 lowest). */
   private key = 0;
   private maskPhase = 0;
+  /** The buffer the sink gave for the current data frame's payload (see {@link FrameSink.frameBuffer}), or null. */
+  private target: Uint8Array | null = null;
   /** Payload of the control frame being received (made on the first control frame). */
   private controlPayload: Uint8Array | null = null;
   private controlLength = 0;
@@ -86,11 +96,13 @@ export class FrameDecoder {
   /** Stop decoding for good: every later byte is ignored. A sink may call this from any callback. */
   halt(): void {
     this.state = STATE_HALTED;
+    this.target = null;
   }
 
   /**
    * Decode the next chunk of the byte stream. Never throws on any input: a broken frame is
-   * reported once through {@link FrameSink.frameError}. The chunk's payload bytes are unmasked in place.
+   * reported once through {@link FrameSink.frameError}. Payload bytes are unmasked in place, or into
+   * the buffer the sink gave for the frame ({@link FrameSink.frameBuffer}).
    */
   push(chunk: Uint8Array): void {
     const length = chunk.length;
@@ -130,30 +142,63 @@ export class FrameDecoder {
       if (pos >= length) return;
       // STATE_PAYLOAD
       const take = Math.min(this.remaining, length - pos);
-      const piece = chunk.subarray(pos, pos + take);
+      let piece = chunk.subarray(pos, pos + take);
       pos += take;
+      const before = this.remaining;
       this.remaining -= take;
-      if (this.masked) {
-        const key = this.key;
-        KEY[0] = key & 0xff;
-        KEY[1] = (key >>> 8) & 0xff;
-        KEY[2] = (key >>> 16) & 0xff;
-        KEY[3] = key >>> 24;
-        applyMask(piece, piece, 0, KEY, this.maskPhase);
-        this.maskPhase = (this.maskPhase + take) & 3;
-      }
       if (isControlOpcode(this.opcode)) {
+        if (this.masked) this.unmaskInPlace(piece);
         (this.controlPayload ??= new Uint8Array(MAX_CONTROL_PAYLOAD)).set(piece, this.controlLength);
         this.controlLength += take;
       } else {
+        let target = this.target;
+        if (target === null && this.remaining !== 0 && this.sink.frameBuffer !== undefined) {
+          // Only a sink that assembles the frame anyway asks for this (see FrameSink.frameBuffer).
+          const got = this.sink.frameBuffer(this.remaining);
+          if (got !== null) target = this.target = got;
+        }
+        if (target !== null) {
+          const offset = target.length - before;
+          if (this.masked) {
+            this.loadKey();
+            applyMask(piece, target, offset, KEY, this.maskPhase);
+            this.maskPhase = (this.maskPhase + take) & 3;
+          } else {
+            target.set(piece, offset);
+          }
+          piece = target.subarray(offset, offset + take);
+        } else if (this.masked) {
+          this.unmaskInPlace(piece);
+        }
         this.sink.framePayload(piece);
         if (this.state === STATE_HALTED) return;
       }
       if (this.remaining === 0) {
+        this.target = null;
         this.state = STATE_HEADER;
         this.finishFrame();
       }
     }
+  }
+
+  /** Put the current frame's key into the scratch key array. */
+  private loadKey(): void {
+    const key = this.key;
+    KEY[0] = key & 0xff;
+    KEY[1] = (key >>> 8) & 0xff;
+    KEY[2] = (key >>> 16) & 0xff;
+    KEY[3] = key >>> 24;
+  }
+
+  /** Unmask a piece of the current frame where it lies and advance the key phase. */
+  private unmaskInPlace(piece: Uint8Array): void {
+    if (piece.length < SMALL_IN_PLACE) {
+      unmaskSmallInPlace(piece, this.key, this.maskPhase);
+    } else {
+      this.loadKey();
+      applyMask(piece, piece, 0, KEY, this.maskPhase);
+    }
+    this.maskPhase = (this.maskPhase + piece.length) & 3;
   }
 
   private finishFrame(): void {

@@ -67,3 +67,61 @@ describe('FrameEncoder behaviour', () => {
     expect(out[0]![0]).toBe(0x41);
   });
 });
+
+describe('FrameEncoder: small frames appended to the slab', () => {
+  const owner = () => {
+    const runs: Uint8Array[] = [];
+    return { runs, slabRunClosed: (run: Uint8Array) => runs.push(run) };
+  };
+  const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
+
+  it('consecutive frames of one owner become one run with the same bytes as encode()', () => {
+    const enc = new FrameEncoder(null);
+    const a = owner();
+    const payloads = [bytes(0, 1), bytes(5, 2), bytes(125, 3), bytes(126, 4), bytes(1024, 5)];
+    const expected: Uint8Array[] = [];
+    for (const p of payloads) {
+      enc.appendSmall(a, Opcode.Binary, p, true, 0);
+      expected.push(...encode(new FrameEncoder(null), Opcode.Binary, p));
+    }
+    expect(a.runs).toHaveLength(0);
+    enc.closeRun();
+    expect(a.runs).toHaveLength(1);
+    expect(a.runs[0]).toEqual(concatBytes(expected));
+    expect(decodeChunks(a.runs, { expectMasked: false }).frames.map((f) => f.payload.length)).toEqual([0, 5, 125, 126, 1024]);
+  });
+
+  it("another owner's append closes the open run first, so neither owner's output is mixed", () => {
+    const enc = new FrameEncoder(null);
+    const a = owner();
+    const b = owner();
+    enc.appendSmall(a, Opcode.Text, bytes(3, 1), true, 0);
+    enc.appendSmall(b, Opcode.Text, bytes(4, 2), false, 0x40);
+    expect(a.runs.map((r) => r.length)).toEqual([5]);
+    enc.appendSmall(a, Opcode.Continuation, bytes(6, 3), true, 0);
+    expect(b.runs.map((r) => [...r.subarray(0, 2)])).toEqual([[0x41, 4]]);
+    enc.closeRun();
+    expect(a.runs.map((r) => r.length)).toEqual([5, 8]);
+    expect(a.runs[1]![0]).toBe(0x80);
+  });
+
+  it('a full slab closes the run and starts a new slab; handed-out runs are never written again', () => {
+    const enc = new FrameEncoder(null);
+    const a = owner();
+    const payload = bytes(1000, 9);
+    for (let i = 0; i < 40; i++) enc.appendSmall(a, Opcode.Binary, payload, true, 0);
+    enc.closeRun();
+    const total = a.runs.reduce((n, r) => n + r.length, 0);
+    expect(total).toBe(40 * 1004);
+    expect(a.runs.length).toBeGreaterThan(1);
+    const snapshot = a.runs.map((r) => Uint8Array.from(r));
+    for (let i = 0; i < 40; i++) enc.appendSmall(a, Opcode.Text, bytes(900, 1), true, 0);
+    expect(a.runs.slice(0, snapshot.length)).toEqual(snapshot);
+    expect(decodeChunks(snapshot, { expectMasked: false }).frames.length).toBe(40);
+  });
+
+  it('is offered for unmasked encoders only', () => {
+    expect(new FrameEncoder(null).appendsSmall).toBe(true);
+    expect(new FrameEncoder(fixedKey([1, 2, 3, 4])).appendsSmall).toBe(false);
+  });
+});

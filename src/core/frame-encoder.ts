@@ -2,9 +2,12 @@
  * Frame encoder (RFC 6455 §5.2). Turns one frame into output chunks: an unmasked frame is a
  * header chunk followed by the caller's payload untouched (no copy; the I/O layer coalesces small
  * chunks when it writes), and a masked frame (client) is one fresh buffer whose layout keeps a
- * large payload word-aligned with its source so masking runs on 32-bit words. The caller's
- * payload is never modified. This module does no validation of frame sequences: the protocol
- * decides what may be sent.
+ * large payload word-aligned with its source so masking runs on 32-bit words. Small unmasked
+ * frames can instead be appended to a slab the encoder owns: consecutive frames of one owner
+ * become one contiguous run, handed to the owner as a single chunk when it closes (no header
+ * buffer and no chunk per frame; a run's bytes are never written again once handed out). The
+ * caller's payload is never modified. This module does no validation of frame sequences: the
+ * protocol decides what may be sent.
  */
 import { type MaskKeyPool, applyMask } from './mask.js';
 
@@ -25,10 +28,30 @@ const KEY = new Uint8Array(4);
 /** Below this size a masked payload is masked with an inline byte loop (no alignment padding). */
 const SMALL_MASKED = 64;
 
+/** Size of a slab of small unmasked frames (a stalled writer keeps at most the slab its output sits in). */
+const SLAB_SIZE = 16 * 1024;
+
+/** @internal Largest payload {@link FrameEncoder.appendSmall} copies into the slab. */
+export const SLAB_PAYLOAD_LIMIT = 1024;
+
+/** @internal Whoever appends small frames: it receives its run of frames as one chunk when the run closes. */
+export interface SlabRunOwner {
+  /** The owner's open run ended (another owner appended, the slab filled, or the owner asked): append it to the output. */
+  slabRunClosed(run: Uint8Array): void;
+}
+
 /** Encodes frames for one endpoint: masked with fresh keys for a client, unmasked for a server. */
 export class FrameEncoder {
   private readonly maskKeys: MaskKeyPool | null;
   private readonly allocate: Allocate;
+  /** @internal The slab small unmasked frames are appended to (made on the first one). */
+  private slab: Uint8Array | null = null;
+  /** @internal */
+  private slabUsed = 0;
+  /** @internal Where the open run starts in the slab. */
+  private runStart = 0;
+  /** @internal The owner of the run that ends at the slab's fill mark, or null when no run is open. */
+  openRunOwner: SlabRunOwner | null = null;
 
   /**
    * @param maskKeys - key source for a client ("a client MUST mask all frames that it sends to the server", §5.1); null for a server
@@ -37,6 +60,54 @@ export class FrameEncoder {
   constructor(maskKeys: MaskKeyPool | null, allocate: Allocate = allocateZeroed) {
     this.maskKeys = maskKeys;
     this.allocate = allocate;
+  }
+
+  /** @internal Whether {@link FrameEncoder.appendSmall} may be used: unmasked frames only (a server's). */
+  get appendsSmall(): boolean {
+    return this.maskKeys === null;
+  }
+
+  /**
+   * @internal Append one small unmasked frame (payload at most {@link SLAB_PAYLOAD_LIMIT} bytes) to `owner`'s
+   * open run in the slab: its header and a copy of its payload. The owner must close its run
+   * ({@link FrameEncoder.closeRun}) before it queues any other chunk, so its output stays in order;
+   * another owner's append closes it too.
+   */
+  appendSmall(owner: SlabRunOwner, opcode: number, payload: Uint8Array, fin: boolean, rsv: number): void {
+    const length = payload.length;
+    const size = (length < 126 ? 2 : 4) + length;
+    let slab = this.slab;
+    if (slab === null || this.slabUsed + size > slab.length) {
+      this.closeRun();
+      slab = this.slab = this.allocate(SLAB_SIZE);
+      this.slabUsed = 0;
+    } else if (this.openRunOwner !== owner) {
+      this.closeRun();
+    }
+    let p = this.slabUsed;
+    if (this.openRunOwner === null) {
+      this.openRunOwner = owner;
+      this.runStart = p;
+    }
+    slab[p++] = (fin ? 0x80 : 0) | rsv | opcode;
+    if (length < 126) {
+      slab[p++] = length;
+    } else {
+      slab[p++] = 126;
+      slab[p++] = length >>> 8;
+      slab[p++] = length & 0xff;
+    }
+    if (length <= 64) for (let i = 0; i < length; i++) slab[p + i] = payload[i]!;
+    else slab.set(payload, p);
+    this.slabUsed = p + length;
+  }
+
+  /** @internal Hand the open run (if any) to its owner. */
+  closeRun(): void {
+    const owner = this.openRunOwner;
+    if (owner === null) return;
+    this.openRunOwner = null;
+    owner.slabRunClosed(this.slab!.subarray(this.runStart, this.slabUsed));
   }
 
   /**

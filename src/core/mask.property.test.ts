@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { naiveMask } from '../../test/helpers/frames.js';
-import { applyMask, setSimdMasking } from './mask.js';
+import { applyMask, setSimdMasking, unmaskSmallInPlace } from './mask.js';
 import { CHUNK, simdAvailable } from './mask-simd.js';
 
 const key = fc.uint8Array({ minLength: 4, maxLength: 4 });
@@ -22,6 +22,18 @@ describe('applyMask properties', () => {
         const target = new Uint8Array(data.length + targetOffset);
         applyMask(source, target, targetOffset, k, phase);
         expect(target.subarray(targetOffset)).toEqual(naiveMask(data, k, phase));
+      }),
+    );
+  });
+
+  it('unmaskSmallInPlace equals applyMask for short payloads at every phase', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70 }), key, fc.nat(3), fc.nat(7), (data, k, phase, offset) => {
+        const backing = new Uint8Array(data.length + offset);
+        backing.set(data, offset);
+        const view = backing.subarray(offset);
+        unmaskSmallInPlace(view, k[0]! | (k[1]! << 8) | (k[2]! << 16) | (k[3]! << 24), phase);
+        expect(view).toEqual(naiveMask(data, k, phase));
       }),
     );
   });

@@ -97,6 +97,38 @@ export function applyMask(
   for (; i < length; i++) target[targetOffset + i] = source[i]! ^ key[(phase + i) & 3]!;
 }
 
+/** Below this many bytes {@link unmaskSmallInPlace} is used by the decoder. */
+export const SMALL_IN_PLACE = 64;
+
+/**
+ * XOR `bytes` in place with a key packed in one 32-bit integer (key byte 0 in the lowest bits),
+ * starting at key index `phase`: the same transform as {@link applyMask} (§5.3), without a key
+ * array or views. Meant for the short payloads most messages have.
+ *
+ * @param bytes - the bytes to transform in place
+ * @param packedKey - `key[0] | key[1] << 8 | key[2] << 16 | key[3] << 24`
+ * @param phase - index (0–3) into the key for the first byte
+ */
+export function unmaskSmallInPlace(bytes: Uint8Array, packedKey: number, phase: number): void {
+  const shift = (phase & 3) * 8;
+  const k = shift === 0 ? packedKey : (packedKey >>> shift) | (packedKey << (32 - shift));
+  const k0 = k & 0xff;
+  const k1 = (k >>> 8) & 0xff;
+  const k2 = (k >>> 16) & 0xff;
+  const k3 = k >>> 24;
+  const length = bytes.length;
+  let i = 0;
+  for (const end = length - 3; i < end; i += 4) {
+    bytes[i] = bytes[i]! ^ k0;
+    bytes[i + 1] = bytes[i + 1]! ^ k1;
+    bytes[i + 2] = bytes[i + 2]! ^ k2;
+    bytes[i + 3] = bytes[i + 3]! ^ k3;
+  }
+  if (i < length) bytes[i] = bytes[i]! ^ k0;
+  if (i + 1 < length) bytes[i + 1] = bytes[i + 1]! ^ k1;
+  if (i + 2 < length) bytes[i + 2] = bytes[i + 2]! ^ k2;
+}
+
 /** Fills a byte array with cryptographically strong random bytes (e.g. `crypto.randomFillSync`). */
 export type RandomFill = (target: Uint8Array) => void;
 

@@ -70,6 +70,8 @@ export class MessageAssembler {
   private tailLength = 0;
   /** Bytes of memory the buffered pieces keep alive (backing buffers of views, coalescing buffers). */
   private retained = 0;
+  /** The buffer a one-frame message is unmasked into (see {@link MessageAssembler.frameBuffer}), or null. */
+  private direct: Uint8Array | null = null;
 
   /** @param options - limits and helpers */
   constructor(options: MessageAssemblerOptions) {
@@ -124,6 +126,31 @@ export class MessageAssembler {
     return null;
   }
 
+  /**
+   * The buffer to unmask the rest of a one-frame message into, once at least half of it has
+   * arrived (so the buffer never holds more than twice what the peer sent: a header announcing a
+   * large frame reserves nothing), or null. What was kept of the frame so far is moved into it.
+   *
+   * @param rest - payload bytes of the frame still to come after the piece at hand
+   */
+  frameBuffer(rest: number): Uint8Array | null {
+    const length = this.frameLength;
+    if (!this.frameFin || this.fragments !== 1 || (length - rest) * 2 < length) return null;
+    const direct = this.allocate(length);
+    if (this.chunks.length !== 0 || this.tail !== null) {
+      this.flushTail();
+      let offset = 0;
+      for (const chunk of this.chunks) {
+        direct.set(chunk, offset);
+        offset += chunk.length;
+      }
+      this.chunks = [];
+    }
+    this.direct = direct;
+    this.retained = length;
+    return direct;
+  }
+
   /** The next unmasked piece of the current frame. Returns an error when text stops being valid UTF-8. */
   framePayload(piece: Uint8Array): WebSocketError | null {
     const whole = this.frameFin && this.fragments === 1 && piece.length === this.frameLength;
@@ -133,7 +160,7 @@ export class MessageAssembler {
     }
     if (whole) {
       this.single = piece;
-    } else {
+    } else if (this.direct === null) {
       this.keep(piece);
     }
     return null;
@@ -151,7 +178,7 @@ export class MessageAssembler {
     const message: Message = {
       type: 'message',
       binary: this.messageOpcode === Opcode.Binary,
-      data: this.single ?? this.concat(),
+      data: this.direct ?? this.single ?? this.concat(),
       compressed: this.compressed,
     };
     this.reset();
@@ -166,6 +193,7 @@ export class MessageAssembler {
     this.fragments = 0;
     this.size = 0;
     this.single = null;
+    this.direct = null;
     if (this.chunks.length !== 0) this.chunks = [];
     this.tail = null;
     this.tailLength = 0;

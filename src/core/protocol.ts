@@ -16,7 +16,7 @@ import { type CloseInfo, encodeClosePayload, parseClosePayload } from './close-p
 import { closeFrameFor, ErrorCode, WebSocketError } from './errors.js';
 import type { Extension } from './extension.js';
 import { FrameDecoder, type FrameDecoderOptions, type FrameSink } from './frame-decoder.js';
-import { type Allocate, allocateZeroed, FrameEncoder } from './frame-encoder.js';
+import { type Allocate, allocateZeroed, FrameEncoder, SLAB_PAYLOAD_LIMIT } from './frame-encoder.js';
 import type { PreparedFrame } from './prepared-frame.js';
 import { MaskKeyPool, type RandomFill, webCryptoRandomFill } from './mask.js';
 import { type Message, MessageAssembler, type MessageAssemblerOptions } from './message-assembler.js';
@@ -261,7 +261,14 @@ export class Protocol implements FrameSink {
 
   /** The output list to append to (made on the first chunk after the last `dataToSend`). */
   private get out(): OutgoingChunk[] {
+    // Small frames appended to the shared encoder's slab go first: output stays in order.
+    if (this.encoder.openRunOwner === this) this.encoder.closeRun();
     return this.output === NO_OUTPUT ? (this.output = []) : this.output;
+  }
+
+  /** @internal SlabRunOwner: this connection's run of small frames, as one chunk. */
+  slabRunClosed(run: Uint8Array): void {
+    (this.output === NO_OUTPUT ? (this.output = []) : this.output).push(run);
   }
 
   /** The event list to append to (made on the first event after the last take). */
@@ -504,6 +511,7 @@ export class Protocol implements FrameSink {
    */
   dataToSend(holdClose = false): OutgoingChunk[] {
     if (!holdClose) this.applyPendingClose();
+    if (this.encoder.openRunOwner === this) this.encoder.closeRun();
     const output = this.output;
     if (output.length === 0) return output;
     this.output = NO_OUTPUT;
@@ -534,12 +542,18 @@ export class Protocol implements FrameSink {
     if (error !== null) this.failWith(error);
   }
 
+  /** @internal Called by the decoder: a one-frame message is unmasked straight into its buffer. */
+  frameBuffer(rest: number): Uint8Array | null {
+    return this.assemblerInstance!.frameBuffer(rest);
+  }
+
   /** @internal Called by the decoder. */
   frameEnd(): void {
     const result = this.assemblerInstance!.frameEnd();
     if (result === null) return;
-    if (result instanceof WebSocketError) this.failWith(result);
-    else this.pendingEvents.push(result);
+    // A message has a type; an error has none (cheaper than instanceof on every message).
+    if ((result as { type?: unknown }).type === 'message') this.pendingEvents.push(result as Message);
+    else this.failWith(result as WebSocketError);
   }
 
   /** @internal Called by the decoder: the input broke a frame-level rule. */
@@ -656,7 +670,10 @@ export class Protocol implements FrameSink {
     }
     const limit = this.settings.fragmentSize;
     if (limit === 0 || data.length <= limit) {
-      this.encoder.encode(opcode, data, fin, rsv, this.out);
+      // A small server frame is copied into the encoder's slab: a read that brings 32 messages
+      // is answered with one contiguous run and no header buffer per frame.
+      if (data.length <= SLAB_PAYLOAD_LIMIT && this.encoder.appendsSmall) this.encoder.appendSmall(this, opcode, data, fin, rsv);
+      else this.encoder.encode(opcode, data, fin, rsv, this.out);
     } else {
       let offset = 0;
       let frameOpcode = opcode;
