@@ -25,6 +25,7 @@ export interface FrameSink {
    * come after the piece at hand. Return a buffer of exactly the frame's payload length to have the
    * decoder unmask the rest of the payload, this piece included, straight into it at its offset
    * (saving a copy when the frame is assembled), or null to be asked again at the next piece.
+   * Once given, the decoder asks for it at every later piece of the frame: return the same buffer.
    * Pieces passed to `framePayload` are then views of that buffer.
    */
   frameBuffer?(rest: number): Uint8Array | null;
@@ -51,6 +52,8 @@ const KEY = new Uint8Array(4);
 
 const STATE_HEADER: number = 0;
 const STATE_PAYLOAD: number = 1;
+/** In a data frame's payload, which goes into the buffer the sink gave (see {@link FrameSink.frameBuffer}). */
+const STATE_PAYLOAD_INTO_BUFFER: number = 3;
 const STATE_HALTED: number = 2;
 
 /** The decoder for one direction of one connection. */
@@ -70,8 +73,6 @@ export class FrameDecoder {
   /** The current frame's masking key, its four bytes packed in one 32-bit integer (byte 0 lowest). */
   private key = 0;
   private maskPhase = 0;
-  /** The buffer the sink gave for the current data frame's payload (see {@link FrameSink.frameBuffer}), or null. */
-  private target: Uint8Array | null = null;
   /** Payload of the control frame being received (made on the first control frame). */
   private controlPayload: Uint8Array | null = null;
   private controlLength = 0;
@@ -90,13 +91,12 @@ export class FrameDecoder {
 
   /** Whether a frame has started and not ended: header bytes spilled, or payload still to come. */
   get midFrame(): boolean {
-    return this.state === STATE_PAYLOAD || (this.state === STATE_HEADER && this.spillLength !== 0);
+    return this.state === STATE_PAYLOAD || this.state === STATE_PAYLOAD_INTO_BUFFER || (this.state === STATE_HEADER && this.spillLength !== 0);
   }
 
   /** Stop decoding for good: every later byte is ignored. A sink may call this from any callback. */
   halt(): void {
     this.state = STATE_HALTED;
-    this.target = null;
   }
 
   /**
@@ -140,7 +140,7 @@ export class FrameDecoder {
         this.state = STATE_PAYLOAD;
       }
       if (pos >= length) return;
-      // STATE_PAYLOAD
+      // STATE_PAYLOAD or STATE_PAYLOAD_INTO_BUFFER
       const take = Math.min(this.remaining, length - pos);
       let piece = chunk.subarray(pos, pos + take);
       pos += take;
@@ -151,13 +151,14 @@ export class FrameDecoder {
         (this.controlPayload ??= new Uint8Array(MAX_CONTROL_PAYLOAD)).set(piece, this.controlLength);
         this.controlLength += take;
       } else {
-        let target = this.target;
-        if (target === null && this.remaining !== 0 && this.sink.frameBuffer !== undefined) {
-          // Only a sink that assembles the frame anyway asks for this (see FrameSink.frameBuffer).
-          const got = this.sink.frameBuffer(this.remaining);
-          if (got !== null) target = this.target = got;
-        }
+        // A frame that spans chunks may go into a buffer of the sink's (which hands out the same
+        // one for every later piece); a frame whole in this chunk is never asked about.
+        const target =
+          this.state === STATE_PAYLOAD_INTO_BUFFER || (this.remaining !== 0 && this.sink.frameBuffer !== undefined)
+            ? this.sink.frameBuffer!(this.remaining)
+            : null;
         if (target !== null) {
+          this.state = STATE_PAYLOAD_INTO_BUFFER;
           const offset = target.length - before;
           if (this.masked) {
             this.loadKey();
@@ -174,7 +175,6 @@ export class FrameDecoder {
         if (this.state === STATE_HALTED) return;
       }
       if (this.remaining === 0) {
-        this.target = null;
         this.state = STATE_HEADER;
         this.finishFrame();
       }

@@ -127,13 +127,14 @@ export class MessageAssembler {
   }
 
   /**
-   * The buffer to unmask the rest of a one-frame message into, once at least half of it has
-   * arrived (so the buffer never holds more than twice what the peer sent: a header announcing a
+   * The buffer to unmask the rest of a one-frame message into (the same one for every piece once
+   * made), once at least half of it has arrived (so the buffer never holds more than twice what the peer sent: a header announcing a
    * large frame reserves nothing), or null. What was kept of the frame so far is moved into it.
    *
    * @param rest - payload bytes of the frame still to come after the piece at hand
    */
   frameBuffer(rest: number): Uint8Array | null {
+    if (this.direct !== null) return this.direct;
     const length = this.frameLength;
     if (!this.frameFin || this.fragments !== 1 || (length - rest) * 2 < length) return null;
     const direct = this.allocate(length);
