@@ -630,6 +630,28 @@ describe('server options and objects', () => {
     wsClient.terminate();
   });
 
+  it('standalone req.headers and req.headersDistinct follow Node for repeated headers, as ws (an http.Server) gives them', async () => {
+    const extra = ['X-Tag: a', 'x-tag: b', 'Set-Cookie: c1', 'set-cookie: c2', 'User-Agent: first', 'User-Agent: second'];
+    const seen = async (port: number, server: { once(event: 'connection', f: (ws: unknown, req: IncomingMessage) => void): unknown }) => {
+      const connected = new Promise<IncomingMessage>((resolve) => server.once('connection', (_ws, req) => resolve(req)));
+      const raw = await RawClient.open(port);
+      raw.write(upgradeRequest('/', extra));
+      const req = await connected;
+      raw.socket.destroy();
+      return { headers: { ...req.headers }, distinct: { ...req.headersDistinct } };
+    };
+    const ours = await startServer();
+    cleanups.push(() => ours.wss.close());
+    const theirs = await wsServer();
+    const theirPort = Number(new URL(theirs.url).port);
+    const got = await seen(ours.port, ours.wss as never);
+    const expected = await seen(theirPort, theirs.wss as never);
+    expect(got).toEqual(expected);
+    expect(got.headers['x-tag']).toBe('a, b');
+    expect(got.headers['user-agent']).toBe('first');
+    expect(got.distinct['set-cookie']).toEqual(['c1', 'c2']);
+  });
+
   it('clientTracking false leaves clients undefined; wss.options has ws defaults', async () => {
     const { wss } = await startServer({ clientTracking: false });
     cleanups.push(() => wss.close());

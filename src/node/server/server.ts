@@ -658,8 +658,15 @@ function incomingMessage(head: RequestHead, socket: Socket): IncomingMessage {
   const [major, minor] = head.version.split('.');
   request.httpVersionMajor = Number(major);
   request.httpVersionMinor = Number(minor);
-  request.rawHeaders = raw;
-  request.headers = { ...head.headers.toObject() };
+  // Node's own header intake: `req.headers` and `req.headersDistinct` are then computed on first
+  // read, with Node's rules for repeated headers (what the same request gets in attached mode).
+  const intake = (request as unknown as { _addHeaderLines?: (headers: string[], count: number) => void })._addHeaderLines;
+  if (typeof intake === 'function') {
+    intake.call(request, raw, raw.length);
+  } else {
+    request.rawHeaders = raw;
+    request.headers = { ...head.headers.toObject() };
+  }
   request.complete = true;
   request.push(null);
   return request;
