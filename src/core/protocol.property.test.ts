@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildFrame, decodeChunks, splitAt } from '../../test/helpers/frames.js';
+import { buildFrame, concatBytes, decodeChunks, splitAt } from '../../test/helpers/frames.js';
 import { State } from './constants.js';
 import { Protocol, type ProtocolEvent, SEND_EOF } from './protocol.js';
 
@@ -188,14 +188,8 @@ describe('receiving at any split of the byte stream', () => {
               offset = end;
             } while (offset < spec.size);
           }
-          let total = 0;
-          for (const frame of wire) total += frame.length;
-          const stream = new Uint8Array(total);
-          let at = 0;
-          for (const frame of wire) {
-            stream.set(frame, at);
-            at += frame.length;
-          }
+          const stream = concatBytes(wire);
+          const total = stream.length;
           const p = new Protocol({ role, allocate: (n) => new Uint8Array(n) });
           const received: Uint8Array[] = [];
           for (const chunk of splitAt(stream, cutFractions.map((f) => Math.floor(f * total)))) {
