@@ -147,7 +147,7 @@ export class FrameDecoder {
       const before = this.remaining;
       this.remaining -= take;
       if (isControlOpcode(this.opcode)) {
-        if (this.masked) this.unmaskInPlace(piece);
+        if (this.masked) this.unmaskInto(piece, piece, 0);
         (this.controlPayload ??= new Uint8Array(MAX_CONTROL_PAYLOAD)).set(piece, this.controlLength);
         this.controlLength += take;
       } else {
@@ -160,16 +160,11 @@ export class FrameDecoder {
         if (target !== null) {
           this.state = STATE_PAYLOAD_INTO_BUFFER;
           const offset = target.length - before;
-          if (this.masked) {
-            this.loadKey();
-            applyMask(piece, target, offset, KEY, this.maskPhase);
-            this.maskPhase = (this.maskPhase + take) & 3;
-          } else {
-            target.set(piece, offset);
-          }
+          if (this.masked) this.unmaskInto(piece, target, offset);
+          else target.set(piece, offset);
           piece = target.subarray(offset, offset + take);
         } else if (this.masked) {
-          this.unmaskInPlace(piece);
+          this.unmaskInto(piece, piece, 0);
         }
         this.sink.framePayload(piece);
         if (this.state === STATE_HALTED) return;
@@ -181,22 +176,20 @@ export class FrameDecoder {
     }
   }
 
-  /** Put the current frame's key into the scratch key array. */
-  private loadKey(): void {
+  /**
+   * Unmask a piece of the current frame into `target` at `offset` (the piece itself at 0 for in
+   * place) and advance the key phase.
+   */
+  private unmaskInto(piece: Uint8Array, target: Uint8Array, offset: number): void {
     const key = this.key;
-    KEY[0] = key & 0xff;
-    KEY[1] = (key >>> 8) & 0xff;
-    KEY[2] = (key >>> 16) & 0xff;
-    KEY[3] = key >>> 24;
-  }
-
-  /** Unmask a piece of the current frame where it lies and advance the key phase. */
-  private unmaskInPlace(piece: Uint8Array): void {
-    if (piece.length < SMALL_IN_PLACE) {
-      unmaskSmallInPlace(piece, this.key, this.maskPhase);
+    if (target === piece && piece.length < SMALL_IN_PLACE) {
+      unmaskSmallInPlace(piece, key, this.maskPhase);
     } else {
-      this.loadKey();
-      applyMask(piece, piece, 0, KEY, this.maskPhase);
+      KEY[0] = key & 0xff;
+      KEY[1] = (key >>> 8) & 0xff;
+      KEY[2] = (key >>> 16) & 0xff;
+      KEY[3] = key >>> 24;
+      applyMask(piece, target, offset, KEY, this.maskPhase);
     }
     this.maskPhase = (this.maskPhase + piece.length) & 3;
   }

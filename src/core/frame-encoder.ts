@@ -89,14 +89,7 @@ export class FrameEncoder {
       this.openRunOwner = owner;
       this.runStart = p;
     }
-    slab[p++] = (fin ? 0x80 : 0) | rsv | opcode;
-    if (length < 126) {
-      slab[p++] = length;
-    } else {
-      slab[p++] = 126;
-      slab[p++] = length >>> 8;
-      slab[p++] = length & 0xff;
-    }
+    p = writeHeader(slab, p, (fin ? 0x80 : 0) | rsv | opcode, 0, length);
     if (length <= 64) for (let i = 0; i < length; i++) slab[p + i] = payload[i]!;
     else slab.set(payload, p);
     this.slabUsed = p + length;
@@ -153,26 +146,7 @@ export class FrameEncoder {
       frame = buffer.subarray(start, start + headerLength + length);
     }
 
-    frame[0] = (fin ? 0x80 : 0) | rsv | opcode;
-    const maskBit = maskKeys === null ? 0 : 0x80;
-    if (lengthBytes === 0) {
-      frame[1] = maskBit | length;
-    } else if (lengthBytes === 2) {
-      frame[1] = maskBit | 126;
-      frame[2] = length >>> 8;
-      frame[3] = length & 0xff;
-    } else {
-      frame[1] = maskBit | 127;
-      const high = Math.floor(length / 0x100000000);
-      frame[2] = high >>> 24;
-      frame[3] = (high >>> 16) & 0xff;
-      frame[4] = (high >>> 8) & 0xff;
-      frame[5] = high & 0xff;
-      frame[6] = length >>> 24;
-      frame[7] = (length >>> 16) & 0xff;
-      frame[8] = (length >>> 8) & 0xff;
-      frame[9] = length & 0xff;
-    }
+    writeHeader(frame, 0, (fin ? 0x80 : 0) | rsv | opcode, maskKeys === null ? 0 : 0x80, length);
 
     if (maskKeys === null) {
       if (length === 0) out.push(frame);
@@ -200,4 +174,37 @@ export class FrameEncoder {
     }
     out.push(frame);
   }
+}
+
+/**
+ * Write a frame header's first byte and its payload length at `at` (the minimal length encoding
+ * §5.2 requires: 7, 16 or 64 bits). Returns the index after the length; a masking key, if any,
+ * goes there.
+ *
+ * @param first - FIN, RSV bits and opcode, as in the first header byte
+ * @param maskBit - 0x80 for a masked frame, 0 otherwise
+ */
+function writeHeader(frame: Uint8Array, at: number, first: number, maskBit: number, length: number): number {
+  frame[at] = first;
+  if (length < 126) {
+    frame[at + 1] = maskBit | length;
+    return at + 2;
+  }
+  if (length < 65536) {
+    frame[at + 1] = maskBit | 126;
+    frame[at + 2] = length >>> 8;
+    frame[at + 3] = length & 0xff;
+    return at + 4;
+  }
+  frame[at + 1] = maskBit | 127;
+  const high = Math.floor(length / 0x100000000);
+  frame[at + 2] = high >>> 24;
+  frame[at + 3] = (high >>> 16) & 0xff;
+  frame[at + 4] = (high >>> 8) & 0xff;
+  frame[at + 5] = high & 0xff;
+  frame[at + 6] = length >>> 24;
+  frame[at + 7] = (length >>> 16) & 0xff;
+  frame[at + 8] = (length >>> 8) & 0xff;
+  frame[at + 9] = length & 0xff;
+  return at + 10;
 }

@@ -128,8 +128,9 @@ export class MessageAssembler {
 
   /**
    * The buffer to unmask the rest of a one-frame message into (the same one for every piece once
-   * made), once at least half of it has arrived (so the buffer never holds more than twice what the peer sent: a header announcing a
-   * large frame reserves nothing), or null. What was kept of the frame so far is moved into it.
+   * made), once at least half of it has arrived (so the buffer never holds more than twice what
+   * the peer sent: a header announcing a large frame reserves nothing), or null. What was kept of
+   * the frame so far is moved into it.
    *
    * @param rest - payload bytes of the frame still to come after the piece at hand
    */
@@ -138,15 +139,7 @@ export class MessageAssembler {
     const length = this.frameLength;
     if (!this.frameFin || this.fragments !== 1 || (length - rest) * 2 < length) return null;
     const direct = this.allocate(length);
-    if (this.chunks.length !== 0 || this.tail !== null) {
-      this.flushTail();
-      let offset = 0;
-      for (const chunk of this.chunks) {
-        direct.set(chunk, offset);
-        offset += chunk.length;
-      }
-      this.chunks = [];
-    }
+    this.moveKeptInto(direct);
     this.direct = direct;
     this.retained = length;
     return direct;
@@ -280,11 +273,18 @@ export class MessageAssembler {
     let total = 0;
     for (const chunk of chunks) total += chunk.length;
     const data = this.allocate(total);
+    this.moveKeptInto(data);
+    return data;
+  }
+
+  /** Copy the pieces kept so far, in order, to the start of `target`, and drop them. */
+  private moveKeptInto(target: Uint8Array): void {
+    this.flushTail();
     let offset = 0;
-    for (const chunk of chunks) {
-      data.set(chunk, offset);
+    for (const chunk of this.chunks) {
+      target.set(chunk, offset);
       offset += chunk.length;
     }
-    return data;
+    if (this.chunks.length !== 0) this.chunks = [];
   }
 }

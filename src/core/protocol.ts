@@ -261,9 +261,13 @@ export class Protocol implements FrameSink {
 
   /** The output list to append to (made on the first chunk after the last `dataToSend`). */
   private get out(): OutgoingChunk[] {
-    // Small frames appended to the shared encoder's slab go first: output stays in order.
-    if (this.encoder.openRunOwner === this) this.encoder.closeRun();
+    this.closeSlabRun();
     return this.output === NO_OUTPUT ? (this.output = []) : this.output;
+  }
+
+  /** Small frames appended to the shared encoder's slab go before anything queued after them. */
+  private closeSlabRun(): void {
+    if (this.encoder.openRunOwner === this) this.encoder.closeRun();
   }
 
   /** @internal SlabRunOwner: this connection's run of small frames, as one chunk. */
@@ -511,7 +515,7 @@ export class Protocol implements FrameSink {
    */
   dataToSend(holdClose = false): OutgoingChunk[] {
     if (!holdClose) this.applyPendingClose();
-    if (this.encoder.openRunOwner === this) this.encoder.closeRun();
+    this.closeSlabRun();
     const output = this.output;
     if (output.length === 0) return output;
     this.output = NO_OUTPUT;
