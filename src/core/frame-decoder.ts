@@ -56,11 +56,20 @@ const STATE_PAYLOAD: number = 1;
 const STATE_PAYLOAD_INTO_BUFFER: number = 3;
 const STATE_HALTED: number = 2;
 
+/** The sink of a decoder put aside for reuse: it is halted, so none of these is ever called. */
+const DETACHED_SINK: FrameSink = {
+  frameStart() {},
+  framePayload() {},
+  frameEnd() {},
+  controlFrame() {},
+  frameError() {},
+};
+
 /** The decoder for one direction of one connection. */
 export class FrameDecoder {
-  private readonly sink: FrameSink;
+  private sink: FrameSink;
   /** The settings, defaults resolved (shared by every decoder given the same complete options). */
-  private readonly config: Required<FrameDecoderOptions>;
+  private config: Required<FrameDecoderOptions>;
 
   private state: number = STATE_HEADER;
   /** Header bytes that arrived at the end of a chunk, before the rest of the header (made on first need). */
@@ -87,6 +96,26 @@ export class FrameDecoder {
       options.allowedRsv !== undefined && options.maxFrameSize !== undefined
         ? (options as Required<FrameDecoderOptions>)
         : { expectMasked: options.expectMasked, allowedRsv: options.allowedRsv ?? 0, maxFrameSize: options.maxFrameSize ?? Number.MAX_SAFE_INTEGER };
+  }
+
+  /**
+   * @internal Start over for another stream, as a new decoder would, keeping the buffers already
+   * made. Only for a decoder between frames (not {@link FrameDecoder.midFrame}) or halted: the
+   * protocol lends one decoder to every connection that is between frames, so an idle connection
+   * holds none.
+   */
+  rebind(sink: FrameSink, options: Required<FrameDecoderOptions>): void {
+    this.sink = sink;
+    this.config = options;
+    this.state = STATE_HEADER;
+    this.spillLength = 0;
+    this.controlLength = 0;
+  }
+
+  /** @internal Let go of the sink (a decoder kept for later reuse must not keep a finished connection alive). */
+  detach(): void {
+    this.sink = DETACHED_SINK;
+    this.state = STATE_HALTED;
   }
 
   /** Whether a frame has started and not ended: header bytes spilled, or payload still to come. */

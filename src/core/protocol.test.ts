@@ -458,3 +458,51 @@ describe('robustness', () => {
     expect(event).toMatchObject({ type: 'error', error: { code: ErrorCode.UnexpectedContinuation, closeCode: 1002 } });
   });
 });
+
+describe('input decoding shared between connections', () => {
+  // Between frames a connection holds no decoder; one is lent to whichever connection receives.
+  // These interleavings would mix up streams if a lent decoder kept any state of the last one.
+  it('connections cut mid-header, mid-payload and mid-control-frame keep their own frames while others decode', () => {
+    const a = serverProtocol();
+    const b = serverProtocol();
+    const c = serverProtocol();
+    const big = 'x'.repeat(300);
+    const aBytes = concat([peerFrame(a, { opcode: Opcode.Text, payload: big }), peerFrame(a, { opcode: Opcode.Text, payload: 'after' })]);
+    const cBytes = peerFrame(c, { opcode: Opcode.Ping, payload: 'ping-payload', mask: [9, 8, 7, 6] });
+    a.receiveData(aBytes.slice(0, 3)); // header cut: length byte only
+    c.receiveData(cBytes.slice(0, 9)); // control frame cut in its payload
+    b.receiveData(peerFrame(b, { opcode: Opcode.Text, payload: 'b1', mask: [1, 1, 1, 1] }));
+    a.receiveData(aBytes.slice(3, 100)); // payload cut
+    b.receiveData(peerFrame(b, { opcode: Opcode.Binary, payload: 'b2', mask: [2, 3, 4, 5] }));
+    expect(a.inputPending).toBe(true);
+    expect(b.inputPending).toBe(false);
+    c.receiveData(cBytes.slice(9));
+    a.receiveData(aBytes.slice(100));
+    expect(messages(a.eventsReceived())).toEqual([
+      [false, big],
+      [false, 'after'],
+    ]);
+    expect(messages(b.eventsReceived())).toEqual([
+      [false, 'b1'],
+      [true, 'b2'],
+    ]);
+    expect(c.eventsReceived()).toEqual([{ type: 'ping', data: enc('ping-payload') }]);
+    expect(a.inputPending || b.inputPending || c.inputPending).toBe(false);
+  });
+
+  it('a connection failed by its input leaves nothing behind for the next one', () => {
+    const bad = serverProtocol();
+    bad.receiveData(Uint8Array.of(0x83, 0x80, 0, 0, 0, 0)); // reserved opcode 3
+    assertConnectionFailing(bad, 1002);
+    const client = clientProtocol({ maxPayload: 4 });
+    const server = serverProtocol();
+    server.receiveData(peerFrame(server, { opcode: Opcode.Text, payload: 'fine' }));
+    expect(messages(server.eventsReceived())).toEqual([[false, 'fine']]);
+    // The next borrower has its own settings: a client's decoder refuses masks and applies its limit.
+    client.receiveData(peerFrame(client, { opcode: Opcode.Binary, payload: '12345' }));
+    assertConnectionFailing(client, 1009);
+    // And the failed connection still ignores what it receives.
+    bad.receiveData(peerFrame(bad, { opcode: Opcode.Text, payload: 'late' }));
+    expect(messages(bad.eventsReceived())).toEqual([]);
+  });
+});

@@ -194,13 +194,25 @@ const SENDING_FRAGMENTED = 2;
 const FAILING = 4;
 const EOF_SENT = 8;
 const EOF_RECEIVED = 16;
+/** Input is discarded: a close frame arrived, the input broke a rule, or the connection failed. */
+const INPUT_STOPPED = 32;
+
+/**
+ * The decoder lent to whichever connection is receiving and between frames. Decoding is
+ * synchronous, so one suffices; a connection that decodes while another holds it makes its own.
+ */
+let spareDecoder: FrameDecoder | null = null;
 
 /** One WebSocket connection's protocol logic, for a client or a server. */
 export class Protocol implements FrameSink {
   /** What the options say, resolved once per options object. */
   private readonly settings: ProtocolSettings;
   private currentState: State;
-  private readonly decoder: FrameDecoder;
+  /**
+   * The decoder, held only while a frame is unfinished at the end of the input so far (and during
+   * `receiveData`); between frames it goes back to {@link spareDecoder}.
+   */
+  private decoder: FrameDecoder | null = null;
   /** Made on the first data frame: an idle connection holds no assembler. */
   private assemblerInstance: MessageAssembler | null = null;
   private readonly encoder: FrameEncoder;
@@ -247,7 +259,6 @@ export class Protocol implements FrameSink {
     }
     this.settings = settings;
     this.currentState = State.Open;
-    this.decoder = new FrameDecoder(this, settings.decoder);
     const allocate = settings.allocate;
     // A server's encoder holds no state but its allocator: one is shared by every server connection.
     this.encoder =
@@ -312,7 +323,7 @@ export class Protocol implements FrameSink {
    */
   get inputPending(): boolean {
     if (this.currentState === State.Closed || this.receivedClose !== null || (this.bits & FAILING) !== 0) return false;
-    return this.decoder.midFrame || this.assemblerInstance?.inMessage === true;
+    return this.decoder !== null || this.assemblerInstance?.inMessage === true;
   }
 
   /** Whether an outgoing message was started with `fin = false` and awaits its continuation. */
@@ -354,13 +365,39 @@ export class Protocol implements FrameSink {
    * same chunk can still be sent ahead of the close frame.
    */
   receiveData(chunk: Uint8Array): void {
-    if ((this.bits & EOF_RECEIVED) !== 0 || this.currentState === State.Closed) return;
+    if ((this.bits & (EOF_RECEIVED | INPUT_STOPPED)) !== 0 || this.currentState === State.Closed) return;
+    let decoder = this.decoder;
+    if (decoder === null) {
+      // Between frames a connection's decoder holds nothing of its stream: borrow the spare one.
+      decoder = spareDecoder;
+      if (decoder === null) decoder = new FrameDecoder(this, this.settings.decoder);
+      else {
+        spareDecoder = null;
+        decoder.rebind(this, this.settings.decoder);
+      }
+      this.decoder = decoder;
+    }
     try {
-      this.decoder.push(chunk);
+      decoder.push(chunk);
     } catch (error) {
       // Nothing in the decoder throws by design; an exhausted allocator still must not escape.
       this.failWith(new WebSocketError(ErrorCode.InternalError, `internal error: ${String(error)}`));
     }
+    // Halted, or between frames: nothing to keep. A frame cut off by the end of the chunk keeps it.
+    if (!decoder.midFrame) {
+      this.decoder = null;
+      if (spareDecoder === null) {
+        decoder.detach();
+        spareDecoder = decoder;
+      }
+    }
+  }
+
+  /** Discard all further input, and the message being assembled. */
+  private stopInput(): void {
+    this.bits |= INPUT_STOPPED;
+    this.decoder?.halt();
+    this.assemblerInstance?.reset();
   }
 
   /** The transport's read side ended (the peer sent FIN, or the transport is gone). Never throws. */
@@ -368,8 +405,7 @@ export class Protocol implements FrameSink {
     if ((this.bits & EOF_RECEIVED) !== 0) return;
     this.bits |= EOF_RECEIVED;
     if (this.currentState === State.Closed) return;
-    this.decoder.halt();
-    this.assemblerInstance?.reset();
+    this.stopInput();
     this.applyPendingClose();
     this.sendEof();
     this.setClosed();
@@ -471,8 +507,7 @@ export class Protocol implements FrameSink {
     const payload = encodeClosePayload(code, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES));
     this.pendingClose = null;
     this.bits |= FAILING;
-    this.decoder.halt();
-    this.assemblerInstance?.reset();
+    this.stopInput();
     if (this.sentClose === null) this.queueClose(payload);
     this.currentState = State.Closing;
     // "the server MUST close the underlying TCP connection immediately" when it fails (§7.1.7 via §7.1.1).
@@ -588,8 +623,7 @@ export class Protocol implements FrameSink {
     this.receivedClose = parsed;
     this.pendingEvents.push({ type: 'close', code: parsed.code, reason: parsed.reason });
     // After a close frame, the peer "MUST NOT send any more data frames" (§5.5.1): discard the rest.
-    this.decoder.halt();
-    this.assemblerInstance?.reset();
+    this.stopInput();
     if (this.sentClose === null) {
       // "If an endpoint receives a Close frame and did not previously send a Close frame, the
       // endpoint MUST send a Close frame in response. ... the endpoint typically echos the status
@@ -627,8 +661,7 @@ export class Protocol implements FrameSink {
    * the error ladder ({@link closeFrameFor}) picks. Never throws.
    */
   failWith(error: WebSocketError): void {
-    this.decoder.halt();
-    this.assemblerInstance?.reset();
+    this.stopInput();
     if (this.currentState === State.Closed || (this.bits & FAILING) !== 0 || this.pendingClose?.failure === true) return;
     this.pendingEvents.push({ type: 'error', error });
     // "the endpoint MUST NOT continue to attempt to process data (including a responding Close
