@@ -101,17 +101,26 @@ export class ServerStats {
   }
 }
 
-const STATS = Symbol('rfc6455.server-stats');
-type CountedSocket = Duplex & { [STATS]?: ServerStats };
+/**
+ * The server each socket in its handshake counts for. Beside the socket, not on it: a property
+ * added to a socket stays in its shape for its whole life (and can push its properties out of the
+ * object into a second allocation), where this entry goes at adoption.
+ */
+const countedFor = new WeakMap<Duplex, ServerStats>();
 
-/** Let rejections and limit hits on `socket` count for the server whose `stats` these are. */
+/** Let rejections on `socket` during its handshake count for the server whose `stats` these are. */
 export function countFor(socket: Duplex, stats: ServerStats): void {
-  (socket as CountedSocket)[STATS] = stats;
+  countedFor.set(socket, stats);
+}
+
+/** The handshake of `socket` is over (an open connection counts through its owner). */
+export function stopCounting(socket: Duplex): void {
+  countedFor.delete(socket);
 }
 
 /** The stats a socket counts for, if any. */
 export function statsOf(socket: Duplex): ServerStats | undefined {
-  return (socket as CountedSocket)[STATS];
+  return countedFor.get(socket);
 }
 
 /** Report a refused upgrade (channel and debug log). */

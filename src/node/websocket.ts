@@ -200,13 +200,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   private _urlText: string;
   private _protocolName = '';
   private _extensionsHeader = '';
-  /** How a connection that never opened ended (a client whose handshake failed). */
-  private _failedInfo: ClosedInfo | null = null;
-  private _closedPromise: Promise<ClosedInfo> | null = null;
-  private _resolveClosed: ((info: ClosedInfo) => void) | null = null;
-  private _abortHandshake: ((error: WebSocketError) => void) | null = null;
-  private _iterator: MessageQueue | null = null;
-  private readonly _maxQueuedMessages: number;
+  /** What only some WebSockets use (see {@link WebSocketExtras}), made on first need. */
+  private _extras: WebSocketExtras | null = null;
 
   /**
    * Connect to a WebSocket server.
@@ -227,7 +222,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     if (adoption !== null) {
       // Server side: the accept pipeline hands over a finished handshake.
       this._urlText = adoption.target;
-      this._maxQueuedMessages = adoption.options.maxQueuedMessages;
       this._adopt(adoption.result, adoption.options, true, adoption.deflate);
       return;
     }
@@ -239,9 +233,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const url = parseWebSocketUrl(address as string | URL);
     const resolved = resolveClientOptions((options ?? {}) as ClientOptions);
     this._urlText = url.href;
-    this._maxQueuedMessages = resolved.connection.maxQueuedMessages;
-    this._abortHandshake = openClientHandshake(url, offered, resolved, this._handshakeHost(), (outcome) => {
-      this._abortHandshake = null;
+    const extras = (this._extras = new WebSocketExtras(resolved.connection.maxQueuedMessages));
+    extras.abortHandshake = openClientHandshake(url, offered, resolved, this._handshakeHost(), (outcome) => {
+      extras.abortHandshake = null;
       if (outcome.ok) {
         this._adopt(outcome.result, resolved.connection, false, resolved.deflate);
         try {
@@ -254,9 +248,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
         }
         return;
       }
-      this._failedInfo = { code: CloseCode.AbnormalClosure, reason: '', wasClean: false };
+      const failed: ClosedInfo = { code: CloseCode.AbnormalClosure, reason: '', wasClean: false };
+      extras.failedInfo = failed;
       if (!outcome.handled && this.listenerCount('error') !== 0) this.emit('error', outcome.error);
-      this._onClosed(this._failedInfo);
+      this._onClosed(failed);
     });
   }
 
@@ -267,7 +262,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
       upgrade: (response: IncomingMessage): boolean => {
         this.emit('upgrade', response);
         // A listener may have closed or terminated the WebSocket.
-        return this._abortHandshake !== null && this._abortHandshake !== ABORTED && this._failedInfo === null;
+        const extras = this._extras!;
+        return extras.abortHandshake !== null && extras.abortHandshake !== ABORTED && extras.failedInfo === null;
       },
       unexpected: (request: ClientRequest, response: IncomingMessage): boolean => this.emit('unexpected-response', request, response),
       redirect: (url: string, request: ClientRequest): void => {
@@ -284,6 +280,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     this._connection = new Connection(this, result, options, isServer, deflate);
   }
 
+  /** The extras, made now if this is their first use (a server-side WebSocket: its connection gives the iterator's limit). */
+  private _more(): WebSocketExtras {
+    return (this._extras ??= new WebSocketExtras(this._connection!.maxQueuedMessages));
+  }
+
   /** The events that have listeners (the fixed-shape listener table holds empty slots too). */
   override eventNames() {
     return super.eventNames().filter((name) => this.listenerCount(name) !== 0);
@@ -296,17 +297,18 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
 
   /** @internal The closed promise (what `closed` returns; an application may assign over `closed`). */
   _whenClosed(): Promise<ClosedInfo> {
-    if (this._closedPromise === null) {
+    const extras = this._more();
+    if (extras.closedPromise === null) {
       // Made on first use: a connection nobody awaits costs no promise.
-      const info = this._connection?.closed ?? this._failedInfo;
-      this._closedPromise =
+      const info = this._closeInfo;
+      extras.closedPromise =
         info !== null
           ? Promise.resolve(info)
           : new Promise((resolve) => {
-              this._resolveClosed = resolve;
+              extras.resolveClosed = resolve;
             });
     }
-    return this._closedPromise;
+    return extras.closedPromise;
   }
 
   /**
@@ -323,14 +325,16 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
 
   /** @internal How the connection ended, once it has (for the WHATWG emulation's `wasClean`). */
   get _closeInfo(): ClosedInfo | null {
-    return this._connection?.closed ?? this._failedInfo;
+    return this._connection?.closed ?? this._extras?.failedInfo ?? null;
   }
 
   /** The connection state: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
   get readyState(): 0 | 1 | 2 | 3 {
     const connection = this._connection;
     if (connection !== null) return connection.readyState as 0 | 1 | 2 | 3;
-    return this._failedInfo !== null ? CLOSED : this._abortHandshake === ABORTED ? CLOSING : CONNECTING;
+    // A WebSocket without a connection is a client in its handshake: it has its extras.
+    const extras = this._extras!;
+    return extras.failedInfo !== null ? CLOSED : extras.abortHandshake === ABORTED ? CLOSING : CONNECTING;
   }
 
   /** The URL (client) or request target (server) of this connection. */
@@ -513,7 +517,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   /** Sending while the handshake runs is misuse (as in ws): it throws. */
   private _assertNotConnecting(): void {
     // Once close() or terminate() aborted the handshake the state is CLOSING: the callback gets the error, as with ws.
-    if (this._connection === null && this._failedInfo === null && this._abortHandshake !== ABORTED) throw notOpenError(CONNECTING);
+    if (this._connection === null && this.readyState === CONNECTING) throw notOpenError(CONNECTING);
   }
 
   /** The connection when it is open; otherwise null, and `callback` gets the error on the next tick. */
@@ -565,9 +569,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
 
   /** Close or terminate while CONNECTING: CLOSING at once, then (next tick, as in ws) 'error' and 'close'. */
   private _abortConnecting(): void {
-    const abort = this._abortHandshake;
+    const extras = this._extras!;
+    const abort = extras.abortHandshake;
     if (abort === null || abort === ABORTED) return;
-    this._abortHandshake = ABORTED;
+    extras.abortHandshake = ABORTED;
     abort(new WebSocketError(ErrorCode.ConnectionFailed, 'WebSocket was closed before the connection was established'));
   }
 
@@ -586,11 +591,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    * socket stops reading while `maxQueuedMessages` wait unconsumed. Ends when the connection closes.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<IteratedMessage> {
-    if (this._iterator === null) {
-      this._iterator = new MessageQueue(this, this._maxQueuedMessages);
-      if (this.readyState === CLOSED) this._iterator.end();
+    const extras = this._more();
+    if (extras.iterator === null) {
+      extras.iterator = new MessageQueue(this, extras.maxQueuedMessages);
+      if (this.readyState === CLOSED) extras.iterator.end();
     }
-    return this._iterator;
+    return extras.iterator;
   }
 
   /** @internal ReadControl of the async iterator. */
@@ -611,12 +617,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const kind = binary ? this._binaryKind : 0;
     const buffer = asBuffer(data);
     if (kind === 0) {
-      this._iterator?.push(binary ? buffer : buffer.toString('utf8'));
+      this._extras?.iterator?.push(binary ? buffer : buffer.toString('utf8'));
       this.emit('message', buffer, binary);
       return;
     }
     const value = kind === 1 ? toArrayBuffer(data) : kind === 2 ? [buffer] : new Blob([buffer]);
-    this._iterator?.push(kind === 1 ? (value as ArrayBuffer) : buffer);
+    this._extras?.iterator?.push(kind === 1 ? (value as ArrayBuffer) : buffer);
     this.emit('message', value as RawData, binary);
   }
 
@@ -709,11 +715,31 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
 
   /** @internal */
   _onClosed(info: ClosedInfo): void {
-    this._iterator?.end();
-    this._resolveClosed?.(info);
-    this._resolveClosed = null;
+    const extras = this._extras;
+    if (extras !== null) {
+      extras.iterator?.end();
+      extras.resolveClosed?.(info);
+      extras.resolveClosed = null;
+    }
     this.emit('close', info.code, Buffer.from(info.reason));
   }
+}
+
+/**
+ * The state only some WebSockets use: a client's handshake and how it failed, the `closed`
+ * promise, the message iterator. In one object made on first need, so that a server-side
+ * connection nobody awaits or iterates (nearly all of them) holds one null field instead of six.
+ */
+class WebSocketExtras {
+  /** How a connection that never opened ended (a client whose handshake failed). */
+  failedInfo: ClosedInfo | null = null;
+  closedPromise: Promise<ClosedInfo> | null = null;
+  resolveClosed: ((info: ClosedInfo) => void) | null = null;
+  /** Aborts a client's handshake while it runs (ABORTED once used, null once it is over). */
+  abortHandshake: ((error: WebSocketError) => void) | null = null;
+  iterator: MessageQueue | null = null;
+  /** @param maxQueuedMessages - the iterator's limit */
+  constructor(readonly maxQueuedMessages: number) {}
 }
 
 // Read-only and enumerable on the class and the prototype, as in ws and the browser.

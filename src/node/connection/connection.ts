@@ -32,7 +32,7 @@ import { drainIncoming, type IncomingSink } from './incoming-pipeline.js';
 import { OutgoingPipeline, type OutgoingSink, type PendingFrame, type SendCallback } from './outgoing-pipeline.js';
 import { PauseReason } from './pause-reasons.js';
 import { InputRateLimiter, type MemoryBudget, type MemoryHolder } from '../../policy/index.js';
-import { reportLimit, statsOf } from '../diagnostics.js';
+import { reportLimit } from '../diagnostics.js';
 import { ZlibEngine } from './zlib-engine.js';
 
 /** What a finished opening handshake hands over. */
@@ -100,6 +100,8 @@ export interface ConnectionOwner {
   readonly traffic: TrafficCounters;
   readonly hub: TopicHub;
   connectionClosed(connection: Connection): void;
+  /** Count a limit the connection broke (the server's stats and the diagnostics channel). */
+  limitHit(limit: string, address: string | undefined): void;
 }
 
 /** readyState values (WHATWG numbering). */
@@ -134,7 +136,17 @@ export function notOpenError(readyState: number): WebSocketError {
 }
 
 const CONNECTION = Symbol('rfc6455.connection');
-type OwnedTransport = Duplex & { [CONNECTION]?: Connection };
+type OwnedTransport = Duplex & { [CONNECTION]?: Connection | null };
+
+/**
+ * Give a socket its (empty) connection slot as soon as it is accepted. The one property this
+ * layer puts on a socket then sits inside the socket object: V8 sizes objects by the properties
+ * its first instances have soon after construction, and a property added later (at the upgrade)
+ * goes into a separate properties array, 40 more bytes per connection.
+ */
+export function reserveConnectionSlot(socket: Duplex): void {
+  (socket as OwnedTransport)[CONNECTION] = null;
+}
 type SocketLike = Duplex & {
   setNoDelay?: (noDelay?: boolean) => unknown;
   setTimeout?: (ms: number) => unknown;
@@ -815,11 +827,15 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     if (callbacks !== null) process.nextTick(settleAll, callbacks, error);
   }
 
+  /** How many messages the async iterator of this connection's WebSocket may hold unread. */
+  get maxQueuedMessages(): number {
+    return this.options.maxQueuedMessages;
+  }
+
   /** Count a limit this connection broke (the server's stats, the diagnostics channel). */
   private limitHit(limit: string): void {
     const address = (this.transport as { remoteAddress?: string }).remoteAddress;
-    const stats = statsOf(this.transport);
-    if (stats !== undefined) stats.limitHit(limit, address);
+    if (this.owner !== null) this.owner.limitHit(limit, address);
     else reportLimit(limit, address);
   }
 

@@ -45,7 +45,7 @@ import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connectio
 import { asBuffer, toBuffer } from '../platform.js';
 import { type Backplane, checkTopic, userKey } from '../../pubsub/index.js';
 import { type PubSubStats, Publisher } from './publisher.js';
-import { countFor, reportClose, reportOpen, ServerStats, type ServerStatsSnapshot } from '../diagnostics.js';
+import { countFor, reportClose, stopCounting, reportOpen, ServerStats, type ServerStatsSnapshot } from '../diagnostics.js';
 import { type PublishOptions, type SendData, toPayload, WebSocket } from '../websocket.js';
 import { type AcceptHost, AcceptPipeline } from './accept-pipeline.js';
 import { refuseAdmission, rejectUpgrade } from './rejection.js';
@@ -504,20 +504,19 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       refuseAdmission(socket, granted);
       return false;
     }
-    const holder = new PendingSlot(this.admission, address);
-    (socket as PendingSocket)[SLOT] = holder;
+    slots.set(socket, new PendingSlot(this.admission, address));
     socket.once('close', releaseSlotOnClose);
     return true;
   }
 
   /** @internal AcceptHost */
   endPending(socket: Duplex): void {
-    const pending = socket as PendingSocket;
-    const slot = pending[SLOT];
+    stopCounting(socket);
+    const slot = slots.get(socket);
     if (slot === undefined) return;
     slot.release();
     // An open connection keeps neither the slot nor its listener.
-    pending[SLOT] = undefined;
+    slots.delete(socket);
     socket.off('close', releaseSlotOnClose);
   }
 
@@ -549,6 +548,11 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
       reportClose(ticket.address, info.code, info.reason, info.wasClean);
     }
     this.clients?.delete(connection.host as InstanceType<T>);
+  }
+
+  /** @internal A limit an open connection broke, counted in the stats. */
+  connectionLimitHit(limit: string, address: string | undefined): void {
+    this.counters.limitHit(limit, address);
   }
 
   /** @internal AcceptHost: ws's 'wsClientError'. */
@@ -613,10 +617,13 @@ class AdmittedConnection implements ConnectionOwner, OpenTicket {
   connectionClosed(connection: Connection): void {
     this.server.closedConnection(connection, this);
   }
+  limitHit(limit: string, address: string | undefined): void {
+    this.server.connectionLimitHit(limit, address);
+  }
 }
 
-const SLOT = Symbol('rfc6455.handshake-slot');
-type PendingSocket = Duplex & { [SLOT]?: PendingSlot | undefined };
+/** The handshake slot of each socket in its handshake (beside the socket, not a property on it: see `countFor`). */
+const slots = new WeakMap<Duplex, PendingSlot>();
 
 /** A pending-handshake slot, given back exactly once. */
 class PendingSlot {
@@ -632,15 +639,15 @@ class PendingSlot {
   }
 }
 
-function releaseSlotOnClose(this: PendingSocket): void {
-  this[SLOT]?.release();
+function releaseSlotOnClose(this: Duplex): void {
+  slots.get(this)?.release();
 }
 
 /** TLS mode: the slot taken for the TCP socket moves to the TLS socket that wraps it. */
 function movePending(from: Duplex, to: Duplex): void {
-  const slot = (from as PendingSocket)[SLOT];
+  const slot = slots.get(from);
   if (slot === undefined) return;
-  (to as PendingSocket)[SLOT] = slot;
+  slots.set(to, slot);
   to.once('close', releaseSlotOnClose);
 }
 

@@ -10,7 +10,7 @@
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { HttpHeadParser, type HttpHeadResult, type RequestHead } from '../../handshake/index.js';
-import { ignoreTransportError } from '../connection/connection.js';
+import { ignoreTransportError, reserveConnectionSlot } from '../connection/connection.js';
 import { rejectUpgrade } from './rejection.js';
 
 /** What the listener hands over. */
@@ -35,8 +35,8 @@ export interface ListenerOptions {
   readonly maxHeaderSize: number;
 }
 
-const PENDING = Symbol('rfc6455.pending-handshake');
-type PendingSocket = Socket & { [PENDING]?: PendingHandshake | undefined };
+/** Each socket whose request head is still arriving (beside the socket, not a property on it: see `countFor`). */
+const pendingOf = new WeakMap<Socket, PendingHandshake>();
 
 /** A connection whose request head is still arriving. */
 class PendingHandshake {
@@ -122,6 +122,7 @@ export class StandaloneListener {
   }
 
   private onSocket(socket: Socket): void {
+    reserveConnectionSlot(socket);
     if (this.stopped) {
       socket.destroy();
       return;
@@ -134,7 +135,7 @@ export class StandaloneListener {
       if (raw !== undefined) {
         this.tlsPending.delete(key);
         this.host.movePending(raw, socket);
-        deadline = (raw as PendingSocket)[PENDING]?.deadline ?? deadline;
+        deadline = pendingOf.get(raw)?.deadline ?? deadline;
         this.untrack(raw);
       }
     }
@@ -146,7 +147,7 @@ export class StandaloneListener {
   }
 
   private track(socket: Socket, pending: PendingHandshake): void {
-    (socket as PendingSocket)[PENDING] = pending;
+    pendingOf.set(socket, pending);
     this.pending.add(socket);
     socket.on('error', ignoreTransportError);
     socket.on('close', pendingOnClose);
@@ -157,7 +158,7 @@ export class StandaloneListener {
   untrack(socket: Socket): void {
     socket.off('data', pendingOnData);
     socket.off('close', pendingOnClose);
-    (socket as PendingSocket)[PENDING] = undefined;
+    pendingOf.delete(socket);
     this.pending.delete(socket);
   }
 
@@ -175,7 +176,7 @@ export class StandaloneListener {
   private sweep(): void {
     const now = Date.now();
     for (const socket of this.pending) {
-      const pending = (socket as PendingSocket)[PENDING];
+      const pending = pendingOf.get(socket);
       if (pending === undefined || pending.deadline <= now) {
         const tlsPhase = pending?.parser === null;
         this.untrack(socket);
@@ -190,12 +191,12 @@ export class StandaloneListener {
   }
 }
 
-function pendingOnData(this: PendingSocket, chunk: Buffer): void {
-  const pending = this[PENDING];
+function pendingOnData(this: Socket, chunk: Buffer): void {
+  const pending = pendingOf.get(this);
   if (pending !== undefined) pending.listener.onData(this, pending, chunk);
 }
 
-function pendingOnClose(this: PendingSocket): void {
-  this[PENDING]?.listener.untrack(this);
+function pendingOnClose(this: Socket): void {
+  pendingOf.get(this)?.listener.untrack(this);
 }
 
