@@ -138,6 +138,8 @@ let blobChainCount = 0;
 interface BlobChain {
   tail: Promise<void>;
   waiting: number;
+  /** close() was called: its close frame waits at the end of the chain, the WebSocket is CLOSING. */
+  closing: boolean;
 }
 
 /** Make `next(tail)` the chain's last step; the chain is dropped once its last step has run. */
@@ -331,7 +333,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   /** The connection state: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
   get readyState(): 0 | 1 | 2 | 3 {
     const connection = this._connection;
-    if (connection !== null) return connection.readyState as 0 | 1 | 2 | 3;
+    if (connection !== null) {
+      const state = connection.readyState as 0 | 1 | 2 | 3;
+      // close() while a Blob is read: CLOSING from the call on, as in ws and browsers, though the
+      // close frame waits for the sends accepted before it.
+      return state === OPEN && this._closeWaitsForBlob() ? CLOSING : state;
+    }
     // A WebSocket without a connection is a client in its handshake: it has its extras.
     const extras = this._extras!;
     return extras.failedInfo !== null ? CLOSED : extras.abortHandshake === ABORTED ? CLOSING : CONNECTING;
@@ -429,7 +436,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const size = bytes === null ? (data as Blob).size : bytes.length;
     let chain = blobChains.get(this);
     if (chain === undefined) {
-      chain = { tail: Promise.resolve(), waiting: 0 };
+      chain = { tail: Promise.resolve(), waiting: 0, closing: false };
       blobChains.set(this, chain);
       blobChainCount++;
     }
@@ -441,7 +448,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
         .then(
           (bytes) => {
             entry.waiting -= size;
-            const connection = this._openOrReject(callback);
+            // Accepted before any close(): it goes out ahead of the close frame waiting behind it.
+            const connection = this._openOrReject(callback, true);
             if (connection !== null) connection.send(bytes, binary, fin, compress, callback);
           },
           (error: unknown) => {
@@ -514,16 +522,24 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     this._openOrReject(callback)?.sendControl(ping, bytes, callback);
   }
 
+  /** Whether close() was called and its close frame waits behind a Blob being read. */
+  private _closeWaitsForBlob(): boolean {
+    return blobChainCount !== 0 && blobChains.get(this)?.closing === true;
+  }
+
   /** Sending while the handshake runs is misuse (as in ws): it throws. */
   private _assertNotConnecting(): void {
     // Once close() or terminate() aborted the handshake the state is CLOSING: the callback gets the error, as with ws.
     if (this._connection === null && this.readyState === CONNECTING) throw notOpenError(CONNECTING);
   }
 
-  /** The connection when it is open; otherwise null, and `callback` gets the error on the next tick. */
-  private _openOrReject(callback: Callback | undefined): Connection | null {
+  /**
+   * The connection when it is open; otherwise null, and `callback` gets the error on the next
+   * tick. A close() waiting behind a Blob counts as closed, except for the sends ahead of it (`queuedBeforeClose`).
+   */
+  private _openOrReject(callback: Callback | undefined, queuedBeforeClose = false): Connection | null {
     const connection = this._connection;
-    if (connection !== null && connection.readyState === OPEN) return connection;
+    if (connection !== null && connection.readyState === OPEN && (queuedBeforeClose || !this._closeWaitsForBlob())) return connection;
     if (callback !== undefined) process.nextTick(callback, notOpenError(this.readyState));
     return null;
   }
@@ -557,6 +573,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     }
     // A Blob sent before is still being read: the close frame goes after it, as every message
     // accepted before close() does.
+    chain.closing = true;
     appendToChain(this, chain, (tail) => tail.then(() => connection.close(status, text)));
     return this._whenClosed();
   }

@@ -862,6 +862,12 @@ describe('ws behaviours found by review', () => {
     const ws = await openClient(url);
     ws.send(new Blob([new Uint8Array(5)]));
     void ws.close(1000);
+    // CLOSING from the call on, as in ws: what is sent after close() is refused, not sent after the Blob.
+    expect(ws.readyState).toBe(WebSocket.CLOSING);
+    const late = await new Promise<Error | undefined>((resolve) => ws.send('late', resolve));
+    expect(late?.message).toMatch(/CLOSING/);
+    const latePing = await new Promise<Error | undefined>((resolve) => ws.ping('p', undefined, resolve));
+    expect(latePing?.message).toMatch(/CLOSING/);
     expect(await got).toEqual(['message 5', 'close 1000']);
   });
 
