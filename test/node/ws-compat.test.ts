@@ -21,6 +21,8 @@ import WebSocket, {
   WebSocketServer,
 } from '../../src/index.js';
 import { next, openClient, RawClient, startServer, upgradeRequest } from '../helpers/node.js';
+import { buildFrame, concatBytes } from '../helpers/frames.js';
+import { freePort } from '../helpers/ports.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -1102,6 +1104,81 @@ describe('limits ws peers rely on', () => {
     await done;
     expect(errors).toContain(ErrorCode.BufferLimit);
     expect(errors.some((e) => e.startsWith('callback:'))).toBe(true);
+    client.terminate();
+  });
+});
+
+describe('allowSynchronousEvents', () => {
+  // Three messages and a ping in one TCP read. Each listener resolves a promise: with the option
+  // off, its continuation runs before the next event (one event per turn); with it on (the
+  // default), all four events come in the same turn. ws's own server is run on the same bytes.
+  const burst = concatBytes([
+    buildFrame({ opcode: 1, payload: 'one', mask: [1, 2, 3, 4] }),
+    buildFrame({ opcode: 1, payload: 'two', mask: [5, 6, 7, 8] }),
+    buildFrame({ opcode: 9, payload: 'p', mask: [9, 9, 9, 9] }),
+    buildFrame({ opcode: 2, payload: 'three', mask: [4, 3, 2, 1] }),
+  ]);
+
+  async function order(makeServer: (port: number) => { close(): void; on(event: 'connection', listener: (ws: WsLib) => void): unknown }): Promise<string[]> {
+    const port = await freePort();
+    const server = makeServer(port);
+    cleanups.push(() => server.close());
+    const log: string[] = [];
+    const done = new Promise<void>((resolve) =>
+      server.on('connection', (ws) => {
+        const record = (label: string) => {
+          log.push(label);
+          void Promise.resolve().then(() => log.push(`after ${label}`));
+          if (label === 'three') setImmediate(resolve);
+        };
+        ws.on('message', (data) => record(String(data)));
+        ws.on('ping', () => record('ping'));
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 20)); // listening
+    const raw = await RawClient.open(port);
+    cleanups.push(() => raw.socket.destroy());
+    raw.write(upgradeRequest('/'));
+    await raw.until(() => raw.text().includes('\r\n\r\n'));
+    raw.write(burst);
+    await done;
+    return log;
+  }
+
+  const oneByOne = ['one', 'after one', 'two', 'after two', 'ping', 'after ping', 'three', 'after three'];
+  const allAtOnce = ['one', 'two', 'ping', 'three', 'after one', 'after two', 'after ping', 'after three'];
+
+  for (const allow of [false, true]) {
+    it(`${allow}: the same order of events and promise continuations as ws`, async () => {
+      const ours = await order((port) => new WebSocketServer({ port, host: '127.0.0.1', allowSynchronousEvents: allow }) as never);
+      const theirs = await order((port) => new WsServer({ port, host: '127.0.0.1', allowSynchronousEvents: allow }) as never);
+      expect(theirs).toEqual(allow ? allAtOnce : oneByOne);
+      expect(ours).toEqual(theirs);
+    });
+  }
+});
+
+describe('allowSynchronousEvents with compressed messages', () => {
+  it('false: inflated messages come one per turn, in order, none lost', async () => {
+    const port = await freePort();
+    const wss = new WebSocketServer({ port, host: '127.0.0.1', perMessageDeflate: true, allowSynchronousEvents: false });
+    cleanups.push(() => wss.close());
+    await once(wss, 'listening');
+    const log: string[] = [];
+    const done = new Promise<void>((resolve) =>
+      wss.on('connection', (ws) =>
+        ws.on('message', (data) => {
+          log.push(String(data));
+          void Promise.resolve().then(() => log.push('after'));
+          if (log.filter((x) => x !== 'after').length === 20) setImmediate(resolve);
+        }),
+      ),
+    );
+    const client = await openClient(`ws://127.0.0.1:${port}`, [], { perMessageDeflate: true });
+    const sent = Array.from({ length: 20 }, (_, i) => `message ${i} ${'x'.repeat(i * 50)}`);
+    for (const text of sent) client.send(text);
+    await done;
+    expect(log).toEqual(sent.flatMap((text) => [text, 'after']));
     client.terminate();
   });
 });

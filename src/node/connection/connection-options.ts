@@ -73,8 +73,10 @@ export interface ConnectionOptions {
    */
   skipUTF8Validation?: boolean;
   /**
-   * ws's option. Accepted for compatibility: events are always emitted in order, as each message
-   * is decoded (ws's default, `true`); `false` does not spread them over event-loop turns.
+   * ws's option: whether several 'message', 'ping' and 'pong' events may be emitted in one turn of
+   * the event loop. Default true (ws's default since 8.17). With false each of them gets its own
+   * turn (reading pauses meanwhile), so promises resolved by one listener settle before the next
+   * event, as with ws's old default.
    */
   allowSynchronousEvents?: boolean;
   /** ws's option. Accepted for compatibility: memory per message is bounded by `maxPayload` and `maxFragments`. */
@@ -84,7 +86,7 @@ export interface ConnectionOptions {
 }
 
 /** Fully defaulted connection settings. */
-export type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'rateLimit' | 'allowSynchronousEvents' | 'maxBufferedChunks' | 'maxPendingAutoPongs'>>> & {
+export type ResolvedConnectionOptions = Readonly<Required<Omit<ConnectionOptions, 'rateLimit' | 'maxBufferedChunks' | 'maxPendingAutoPongs'>>> & {
   /** Resolved rate limits, or null when off. */
   readonly rateLimit: RateLimits | null;
   /** What happens to a data message over its limit. */
@@ -147,7 +149,6 @@ const MAX_TIMER = 2 ** 31 - 1;
 
 /** Check ws's options this library accepts without needing them; returns `skipUTF8Validation`. */
 function acceptedCompat(options: ConnectionOptions): boolean {
-  booleanOption(options.allowSynchronousEvents, 'allowSynchronousEvents', true);
   integerOption(options.maxBufferedChunks, 'maxBufferedChunks', 0, 0);
   integerOption(options.maxPendingAutoPongs, 'maxPendingAutoPongs', 0, 0);
   return booleanOption(options.skipUTF8Validation, 'skipUTF8Validation', false);
@@ -176,6 +177,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     stalledOutputTimeout: integerOption(options.stalledOutputTimeout, 'stalledOutputTimeout', DEFAULT_STALLED_OUTPUT_TIMEOUT, 0, MAX_TIMER),
     rateLimit: resolveRateLimit(options.rateLimit, maxPayload),
     rateLimitOverflow: options.rateLimit === false ? 'close' : (options.rateLimit?.overflow ?? 'close'),
+    allowSynchronousEvents: booleanOption(options.allowSynchronousEvents, 'allowSynchronousEvents', true),
     skipUTF8Validation: acceptedCompat(options),
   });
 }

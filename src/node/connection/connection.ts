@@ -676,7 +676,8 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   private pump(): void {
     this.flags |= PUMPING;
     try {
-      drainIncoming(this);
+      // Events wait while one turn's event is out (allowSynchronousEvents: false); output does not.
+      if ((this.pauseReasons & PauseReason.Yielding) === 0) drainIncoming(this);
     } finally {
       this.flags &= ~PUMPING;
     }
@@ -695,7 +696,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   }
 
   /** @internal IncomingSink */
-  deliver(event: ProtocolEvent): void {
+  deliver(event: ProtocolEvent): boolean {
     switch (event.type) {
       case 'message': {
         if (this.options.rateLimit !== null && !this.withinRate(event.data.length)) break;
@@ -705,16 +706,16 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
           owner.traffic.bytesIn += event.data.length;
         }
         this.host._onMessage(event.data, event.binary);
-        break;
+        return this.options.allowSynchronousEvents || this.yieldTurn();
       }
       case 'ping':
         if (this.options.rateLimit !== null && !this.withinRate(-1)) break;
         this.host._onPing(event.data);
-        break;
+        return this.options.allowSynchronousEvents || this.yieldTurn();
       case 'pong':
         if (this.options.rateLimit !== null && !this.withinRate(-1)) break;
         this.host._onPong(event.data);
-        break;
+        return this.options.allowSynchronousEvents || this.yieldTurn();
       case 'close':
         break;
       case 'error':
@@ -724,6 +725,25 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
         this.finish(event);
         break;
     }
+    return true;
+  }
+
+  /**
+   * `allowSynchronousEvents: false`: the events after the one just emitted wait for the next turn
+   * of the event loop (setImmediate, as ws), reading paused meanwhile. Returns false (stop the line).
+   */
+  private yieldTurn(): false {
+    if ((this.pauseReasons & PauseReason.Yielding) === 0) {
+      this.pauseFor(PauseReason.Yielding);
+      setImmediate(endYield, this);
+    }
+    return false;
+  }
+
+  /** @internal The turn after an event with `allowSynchronousEvents: false`: deliver on. */
+  onYieldEnd(): void {
+    this.resumeFor(PauseReason.Yielding);
+    if (this.closedInfo === null) this.pump();
   }
 
   /**
@@ -1002,6 +1022,10 @@ function flushQueued(): void {
 
 function endHandover(connection: Connection): void {
   connection.resumeFor(PauseReason.Handover);
+}
+
+function endYield(connection: Connection): void {
+  connection.onYieldEnd();
 }
 
 function stallTick(connection: Connection): void {

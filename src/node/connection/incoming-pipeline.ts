@@ -21,8 +21,11 @@ export interface IncomingSink {
   inflatingNow: boolean;
   /** Events are being delivered (re-entrant drains are no-ops). */
   deliveringNow: boolean;
-  /** One event, in order; inflated messages arrive as uncompressed 'message' events. */
-  deliver(event: ProtocolEvent): void;
+  /**
+   * One event, in order; inflated messages arrive as uncompressed 'message' events. Returns
+   * false to stop the line after it (the sink drains again later, on a turn of its choosing).
+   */
+  deliver(event: ProtocolEvent): boolean;
   /** A message started inflating (reading pauses) or finished (delivery resumed, output may go). */
   inflating(active: boolean): void;
 }
@@ -39,7 +42,7 @@ export function drainIncoming(sink: IncomingSink): void {
         if (sink.inflatingNow) return;
         continue;
       }
-      sink.deliver(event);
+      if (!sink.deliver(event)) return;
     }
   } finally {
     sink.deliveringNow = false;
@@ -65,10 +68,15 @@ function inflate(sink: IncomingSink, data: Uint8Array, binary: boolean): void {
       sink.protocol.failMessage(new WebSocketError(ErrorCode.InvalidUtf8, 'invalid UTF-8 in text message'));
     } else {
       sink.deliveringNow = true;
+      let more: boolean;
       try {
-        sink.deliver({ type: 'message', binary, data: message, compressed: false });
+        more = sink.deliver({ type: 'message', binary, data: message, compressed: false });
       } finally {
         sink.deliveringNow = false;
+      }
+      if (!more) {
+        sink.inflating(false);
+        return;
       }
     }
     drainIncoming(sink);

@@ -18,6 +18,8 @@ export const PauseReason = {
   NotStarted: 16,
   /** A client's first turn after 'open': code that awaited 'open' attaches its listeners first. */
   Handover: 32,
+  /** `allowSynchronousEvents: false`: an event was emitted this turn, the next waits for the next turn. */
+  Yielding: 64,
 } as const;
 /** One pause reason. */
 export type PauseReason = (typeof PauseReason)[keyof typeof PauseReason];
