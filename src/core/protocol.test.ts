@@ -490,6 +490,20 @@ describe('input decoding shared between connections', () => {
     expect(a.inputPending || b.inputPending || c.inputPending).toBe(false);
   });
 
+  it('a connection failed while a frame is cut off has no input pending (its decoder is let go)', () => {
+    const p = serverProtocol();
+    const frame = peerFrame(p, { opcode: Opcode.Text, payload: 'hello world' });
+    p.receiveData(frame.slice(0, 5));
+    expect(p.inputPending).toBe(true);
+    // Failed from outside receiveData (the Node layer does this for limits), close still owed.
+    p.failMessage(new WebSocketError(ErrorCode.PolicyViolation, 'over a limit'));
+    expect(p.inputPending).toBe(false);
+    p.dataToSend(true);
+    expect(p.inputPending).toBe(false);
+    p.receiveData(frame.slice(5));
+    expect(p.inputPending).toBe(false);
+  });
+
   it('a connection failed by its input leaves nothing behind for the next one', () => {
     const bad = serverProtocol();
     bad.receiveData(Uint8Array.of(0x83, 0x80, 0, 0, 0, 0)); // reserved opcode 3

@@ -396,7 +396,10 @@ export class Protocol implements FrameSink {
   /** Discard all further input, and the message being assembled. */
   private stopInput(): void {
     this.bits |= INPUT_STOPPED;
+    // A decoder kept for a cut-off frame is halted and let go (inside receiveData, the decoder
+    // being pushed is handed back as usual when push returns).
     this.decoder?.halt();
+    this.decoder = null;
     this.assemblerInstance?.reset();
   }
 

@@ -18,10 +18,10 @@ import type { Duplex, DuplexOptions } from 'node:stream';
 import { argumentError, CloseCode, encodeClosePayload, ErrorCode, isSendableCloseCode, MAX_CONTROL_PAYLOAD, WebSocketError } from '../core/index.js';
 import { checkTopic, isUserKey } from '../pubsub/index.js';
 import { checkProtocols, type ClientOptions, openClientHandshake, parseWebSocketUrl, resolveClientOptions } from './client/connect.js';
-import { type ClosedInfo, Connection, type ConnectionHost, type ConnectionOwner, type DropReason, type HandshakeResult, notOpenError, type TopicHub } from './connection/connection.js';
+import { type ClosedInfo, Connection, type ConnectionOwner, type DropReason, type HandshakeResult, notOpenError, type TopicHub } from './connection/connection.js';
 import type { ResolvedConnectionOptions } from './connection/connection-options.js';
 import type { ResolvedDeflateConfig } from './connection/deflate-options.js';
-import { type IteratedMessage, MessageQueue, type ReadControl } from './connection/message-queue.js';
+import { type IteratedMessage, MessageQueue } from './connection/message-queue.js';
 import { PauseReason } from './connection/pause-reasons.js';
 import { defineReadyStates } from './ready-state.js';
 import { asBuffer, toBuffer } from './platform.js';
@@ -138,11 +138,12 @@ let blobChainCount = 0;
 interface BlobChain {
   tail: Promise<void>;
   waiting: number;
-  /** close() was called: its close frame waits at the end of the chain, the WebSocket is CLOSING. */
-  closing: boolean;
 }
 
-/** Make `next(tail)` the chain's last step; the chain is dropped once its last step has run. */
+/**
+ * Make `next(tail)` the chain's last step; the chain is dropped once its last step has run.
+ * Steps never reject (user callbacks run outside the chain), so every step after one runs.
+ */
 function appendToChain(ws: WebSocket, chain: BlobChain, next: (tail: Promise<void>) => Promise<void>): void {
   const step: Promise<void> = next(chain.tail).finally(() => {
     if (chain.tail !== step) return;
@@ -156,9 +157,11 @@ const ABORTED = (): void => {};
 
 /**
  * A WebSocket connection. Made by `WebSocketServer` for each accepted client, or by
- * `new WebSocket(url)` as a client.
+ * `new WebSocket(url)` as a client. (It is its connection's `ConnectionHost` and its iterator's
+ * `ReadControl`, checked where it is handed over; no `implements` clause, so the internal
+ * interfaces stay out of the published declarations.)
  */
-export class WebSocket extends EventEmitter<WebSocketEvents> implements ConnectionHost, ReadControl {
+export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** The connection is being established (read-only, as in ws and the browser). */
   declare static readonly CONNECTING: 0;
   /** The connection is open. */
@@ -333,12 +336,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
   /** The connection state: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
   get readyState(): 0 | 1 | 2 | 3 {
     const connection = this._connection;
-    if (connection !== null) {
-      const state = connection.readyState as 0 | 1 | 2 | 3;
-      // close() while a Blob is read: CLOSING from the call on, as in ws and browsers, though the
-      // close frame waits for the sends accepted before it.
-      return state === OPEN && this._closeWaitsForBlob() ? CLOSING : state;
-    }
+    // close() while a Blob is read: CLOSING from the call on, as in ws and browsers, though the
+    // close frame waits for the sends accepted before it (the connection knows: Connection.queueClose).
+    if (connection !== null) return connection.readyState as 0 | 1 | 2 | 3;
     // A WebSocket without a connection is a client in its handshake: it has its extras.
     const extras = this._extras!;
     return extras.failedInfo !== null ? CLOSED : extras.abortHandshake === ABORTED ? CLOSING : CONNECTING;
@@ -414,6 +414,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const fin = options?.fin ?? true;
     const compress = options?.compress !== false;
     if (isBlob(data) || (blobChainCount !== 0 && blobChains.has(this))) {
+      // After close() (even one still waiting behind a Blob) a send is refused now, not queued.
+      if (this._connection !== null && this._connection.readyState !== OPEN) {
+        toPayload(isBlob(data) ? null : data);
+        this._openOrReject(callback);
+        return false;
+      }
       this._sendLater(data ?? null, binary, fin, compress, callback);
       const connection = this._connection;
       if (connection === null || this.bufferedAmount < connection.highWaterMark) return true;
@@ -436,7 +442,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     const size = bytes === null ? (data as Blob).size : bytes.length;
     let chain = blobChains.get(this);
     if (chain === undefined) {
-      chain = { tail: Promise.resolve(), waiting: 0, closing: false };
+      chain = { tail: Promise.resolve(), waiting: 0 };
       blobChains.set(this, chain);
       blobChainCount++;
     }
@@ -454,7 +460,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
           },
           (error: unknown) => {
             entry.waiting -= size;
-            if (callback !== undefined) callback(error instanceof Error ? error : new Error(String(error)));
+            // On the next tick, outside the chain: a callback that throws must not stop the steps after it.
+            if (callback !== undefined) process.nextTick(callback, error instanceof Error ? error : new Error(String(error)));
           },
         ),
     );
@@ -522,11 +529,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     this._openOrReject(callback)?.sendControl(ping, bytes, callback);
   }
 
-  /** Whether close() was called and its close frame waits behind a Blob being read. */
-  private _closeWaitsForBlob(): boolean {
-    return blobChainCount !== 0 && blobChains.get(this)?.closing === true;
-  }
-
   /** Sending while the handshake runs is misuse (as in ws): it throws. */
   private _assertNotConnecting(): void {
     // Once close() or terminate() aborted the handshake the state is CLOSING: the callback gets the error, as with ws.
@@ -539,7 +541,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
    */
   private _openOrReject(callback: Callback | undefined, queuedBeforeClose = false): Connection | null {
     const connection = this._connection;
-    if (connection !== null && connection.readyState === OPEN && (queuedBeforeClose || !this._closeWaitsForBlob())) return connection;
+    if (connection !== null && (queuedBeforeClose ? connection.openForQueued : connection.readyState === OPEN)) return connection;
     if (callback !== undefined) process.nextTick(callback, notOpenError(this.readyState));
     return null;
   }
@@ -573,8 +575,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Connecti
     }
     // A Blob sent before is still being read: the close frame goes after it, as every message
     // accepted before close() does.
-    chain.closing = true;
-    appendToChain(this, chain, (tail) => tail.then(() => connection.close(status, text)));
+    connection.queueClose();
+    const closeNow = (): void => connection.closeQueued(status, text);
+    appendToChain(this, chain, (tail) => tail.then(closeNow, closeNow));
     return this._whenClosed();
   }
 

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, type ClientRequest, createServer, IncomingMessage, type Server } from 'node:http';
 import { type LookupFunction, connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -873,6 +874,48 @@ describe('ws behaviours found by review', () => {
     expect(await got).toEqual(['message 5', 'close 1000']);
   });
 
+  it('a Blob whose read fails, with a callback that throws: the close() after it still completes, CLOSING from the call on', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/failing-blob-close.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    const [exit] = await once(child, 'exit');
+    expect(exit).toBe(0);
+    expect(JSON.parse(output)).toEqual({
+      caught: ['read failed'],
+      states: [WebSocket.CLOSING],
+      late: 'refused',
+      info: { code: 1000, reason: '', wasClean: true },
+      received: [],
+    });
+  }, 20_000);
+
+  it('a server connection whose close() waits behind a Blob is CLOSING for publish and heartbeats too', async () => {
+    const { wss, url } = await startServer({ heartbeatInterval: 30 });
+    cleanups.push(() => wss.close());
+    const peer = new Promise<WebSocket>((resolve) => wss.on('connection', (ws) => { ws.subscribe('t'); resolve(ws); }));
+    const client = new WsLib(url);
+    const log: string[] = [];
+    client.on('message', (data) => log.push(`message ${(data as Buffer).length === 1 << 20 ? 'blob' : String(data)}`));
+    client.on('ping', () => log.push('ping'));
+    client.on('close', (code) => log.push(`close ${code}`));
+    await once(client, 'open');
+    const server = await peer;
+    // A Blob that takes a while to read: publish and heartbeats get their chance to go before it.
+    class SlowBlob extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        return new Promise((resolve) => setTimeout(() => resolve(new ArrayBuffer(1 << 20)), 200));
+      }
+    }
+    log.length = 0;
+    server.send(new SlowBlob([]));
+    void server.close(1000);
+    expect(server.readyState).toBe(WebSocket.CLOSING);
+    expect(wss.publish('t', 'published after close')).toBe(0);
+    await once(client, 'close');
+    expect(log).toEqual(['message blob', 'close 1000']);
+  });
+
   it("event names are only names: 'toString' and '__proto__' work like any other", async () => {
     const { wss, url } = await startServer();
     cleanups.push(() => wss.close());
@@ -1153,6 +1196,76 @@ describe('allowSynchronousEvents', () => {
       const ours = await order((port) => new WebSocketServer({ port, host: '127.0.0.1', allowSynchronousEvents: allow }) as never);
       const theirs = await order((port) => new WsServer({ port, host: '127.0.0.1', allowSynchronousEvents: allow }) as never);
       expect(theirs).toEqual(allow ? allAtOnce : oneByOne);
+      expect(ours).toEqual(theirs);
+    });
+  }
+});
+
+describe('allowSynchronousEvents: false and a close or an error in the same read', () => {
+  // Messages, then a close frame (or a frame that fails the connection) in one TCP read, to a
+  // server that echoes each message: ws replies to every message before its close frame. The
+  // owed close must wait while the remaining messages are delivered one per turn, or the replies
+  // to messages 2..n find the connection CLOSING and are refused. ws's server runs on the same bytes.
+  const key = [1, 2, 3, 4];
+  const text = (payload: string) => buildFrame({ opcode: 1, payload, mask: key });
+  const compressed = (payload: string) => {
+    const deflated = deflateRawSync(Buffer.from(payload), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    return buildFrame({ opcode: 1, rsv: 0x40, payload: deflated.subarray(0, deflated.length - 4), mask: key });
+  };
+  const closeFrame = buildFrame({ opcode: 8, payload: Uint8Array.of(0x03, 0xe8), mask: key });
+  const reservedOpcode = buildFrame({ opcode: 3, payload: '', mask: key });
+
+  /** The server's frames after the 101, as `opcode payload` (a close as `close code`). */
+  function framesAfterHead(bytes: Buffer): string[] {
+    const frames: string[] = [];
+    let at = bytes.indexOf('\r\n\r\n') + 4;
+    while (at + 2 <= bytes.length) {
+      const opcode = bytes[at]! & 0x0f;
+      let length = bytes[at + 1]! & 0x7f;
+      let header = 2;
+      if (length === 126) {
+        length = bytes.readUInt16BE(at + 2);
+        header = 4;
+      }
+      if (at + header + length > bytes.length) break;
+      const payload = bytes.subarray(at + header, at + header + length);
+      frames.push(opcode === 8 ? `close ${payload.readUInt16BE(0)}` : `${opcode} ${payload.toString()}`);
+      at += header + length;
+    }
+    return frames;
+  }
+
+  async function echoRun(makeServer: (port: number) => { close(): void; on(event: 'connection', listener: (ws: WsLib) => void): unknown }, burst: Uint8Array, deflate: boolean) {
+    const port = await freePort();
+    const server = makeServer(port);
+    cleanups.push(() => server.close());
+    const refused: string[] = [];
+    server.on('connection', (ws) => {
+      ws.on('error', () => undefined);
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary, compress: false }, (error) => error && refused.push(String(data))));
+    });
+    await new Promise((r) => setTimeout(r, 20)); // listening
+    const raw = await RawClient.open(port);
+    cleanups.push(() => raw.socket.destroy());
+    raw.write(upgradeRequest('/', deflate ? ['Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover'] : []));
+    await raw.until(() => raw.text().includes('\r\n\r\n'));
+    raw.write(burst);
+    await raw.waitClosed();
+    await new Promise((r) => setTimeout(r, 20)); // send callbacks
+    return { wire: framesAfterHead(raw.received), refused };
+  }
+
+  const cases: [string, Uint8Array, boolean, string[]][] = [
+    ['a close frame', concatBytes([text('one'), text('two'), text('three'), closeFrame]), false, ['1 one', '1 two', '1 three', 'close 1000']],
+    ['a protocol error', concatBytes([text('one'), text('two'), text('three'), reservedOpcode]), false, ['1 one', '1 two', '1 three', 'close 1002']],
+    ['a close frame, compressed messages', concatBytes([compressed('c1'), text('m2'), compressed('c3'), closeFrame]), true, ['1 c1', '1 m2', '1 c3', 'close 1000']],
+  ];
+  for (const [name, burst, deflate, expected] of cases) {
+    it(`every message is answered before the close: ${name}, as in ws`, async () => {
+      const options = { host: '127.0.0.1', allowSynchronousEvents: false, perMessageDeflate: deflate } as const;
+      const ours = await echoRun((port) => new WebSocketServer({ port, ...options }) as never, burst, deflate);
+      const theirs = await echoRun((port) => new WsServer({ port, ...options }) as never, burst, deflate);
+      expect(theirs).toEqual({ wire: expected, refused: [] });
       expect(ours).toEqual(theirs);
     });
   }

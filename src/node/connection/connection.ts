@@ -123,6 +123,8 @@ const HEARTBEAT = 128;
 const TERMINATED = 256;
 /** Cut for not reading: callbacks Node reports as written get the cut's error. */
 const CUT = 512;
+/** close() waits behind sends still being prepared (a Blob being read): CLOSING from the call on. */
+const CLOSE_QUEUED = 1024;
 
 /** Output batches up to this size are copied into one buffer and written with one `write`. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -274,8 +276,16 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   /** 1 OPEN, 2 CLOSING, 3 CLOSED, as the application sees it. */
   get readyState(): number {
     if (this.closedInfo !== null) return CLOSED;
+    return (this.flags & CLOSE_QUEUED) === 0 && this.openForQueued ? OPEN : CLOSING;
+  }
+
+  /**
+   * Open but for a close() queued behind sends still being prepared: the sends accepted before
+   * that close() may go out (they go ahead of its close frame).
+   */
+  get openForQueued(): boolean {
     const p = this.protocol;
-    return (this.flags & TERMINATED) === 0 && p.canSend && !p.endReported && !(this.outgoing?.closing ?? false) ? OPEN : CLOSING;
+    return this.closedInfo === null && (this.flags & TERMINATED) === 0 && p.canSend && !p.endReported && !(this.outgoing?.closing ?? false);
   }
 
   /** @internal Cut for not reading its output. */
@@ -430,6 +440,26 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   /** Start the closing handshake (after any message still being compressed). The caller validated `code` and `reason`. */
   close(code: number | undefined, reason: string | Uint8Array): void {
     if (this.readyState !== OPEN) return;
+    this.startClose(code, reason);
+  }
+
+  /**
+   * close() was called while sends before it are still being prepared (a Blob being read): the
+   * connection is CLOSING from now on (publishes, heartbeats and idle closes skip it; sends made
+   * now are refused), and {@link Connection.closeQueued} sends the close frame after those sends.
+   */
+  queueClose(): void {
+    if (this.readyState === OPEN) this.flags |= CLOSE_QUEUED;
+  }
+
+  /** The close a {@link Connection.queueClose} announced: its turn has come. */
+  closeQueued(code: number | undefined, reason: string | Uint8Array): void {
+    if ((this.flags & CLOSE_QUEUED) === 0) return;
+    this.flags &= ~CLOSE_QUEUED;
+    if (this.openForQueued) this.startClose(code, reason);
+  }
+
+  private startClose(code: number | undefined, reason: string | Uint8Array): void {
     if (this.outgoing?.busy === true) this.outgoing.pushClose(code, reason);
     else this.writeClose(code, reason);
   }
@@ -505,8 +535,9 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     const p = this.protocol;
     const transport = this.transport;
     // An owed close frame waits while messages accepted before it are still being compressed,
-    // or while delivery is held by an inflating message whose reply must go first (§5.5.1).
-    const output = p.dataToSend((this.outgoing?.busy ?? false) || (this.flags & INFLATING) !== 0);
+    // while delivery is held by an inflating message whose reply must go first (§5.5.1), or while
+    // received messages wait for their turn (allowSynchronousEvents: false): replies to them go first.
+    const output = p.dataToSend((this.outgoing?.busy ?? false) || (this.flags & INFLATING) !== 0 || (this.pauseReasons & PauseReason.Yielding) !== 0);
     const callbacks = this.pendingCallbacks;
     this.pendingCallbacks = null;
     this.queuedBytes = 0;

@@ -47,7 +47,7 @@ import { type Backplane, checkTopic, userKey } from '../../pubsub/index.js';
 import { type PubSubStats, Publisher } from './publisher.js';
 import { countFor, reportClose, stopCounting, reportOpen, ServerStats, type ServerStatsSnapshot } from '../diagnostics.js';
 import { type PublishOptions, type SendData, toPayload, WebSocket } from '../websocket.js';
-import { type AcceptHost, AcceptPipeline } from './accept-pipeline.js';
+import { AcceptPipeline } from './accept-pipeline.js';
 import { refuseAdmission, rejectUpgrade } from './rejection.js';
 import { StandaloneListener } from './standalone-listener.js';
 import type { AnyUpgradeRequest, VerifyClientInfo, VerifyResult } from './upgrade-request.js';
@@ -181,8 +181,11 @@ export interface WebSocketServerEvents<W extends WebSocket = WebSocket> {
 
 const HANDLED = Symbol('rfc6455.upgrade-handled');
 
-/** A WebSocket server. */
-export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> extends EventEmitter<WebSocketServerEvents<InstanceType<T>>> implements AcceptHost {
+/**
+ * A WebSocket server. (It is the accept pipeline's `AcceptHost`, checked where it is handed over;
+ * no `implements` clause, so the internal interfaces stay out of the published declarations.)
+ */
+export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> extends EventEmitter<WebSocketServerEvents<InstanceType<T>>> {
   /** Open connections; undefined with `clientTracking: false` (as in ws). */
   readonly clients: Set<InstanceType<T>>;
   /** The options, with ws's defaults filled in (ws's `wss.options`). */
