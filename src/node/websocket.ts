@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex, DuplexOptions } from 'node:stream';
 import { argumentError, CloseCode, encodeClosePayload, ErrorCode, isSendableCloseCode, MAX_CONTROL_PAYLOAD, WebSocketError } from '../core/index.js';
+import type { AdmissionRecord } from '../policy/index.js';
 import { checkTopic, isUserKey } from '../pubsub/index.js';
 import { checkProtocols, type ClientOptions, openClientHandshake, parseWebSocketUrl, resolveClientOptions } from './client/connect.js';
 import { type ClosedInfo, Connection, type ConnectionOwner, type DropReason, type HandshakeResult, notOpenError, type TopicHub } from './connection/connection.js';
@@ -915,6 +916,7 @@ export function adoptWebSocket(
   options: ResolvedConnectionOptions,
   deflate: ResolvedDeflateConfig | null,
   owner: ConnectionOwner,
+  admission: AdmissionRecord,
   Class: typeof WebSocket = WebSocket,
 ): { ws: WebSocket; connection: Connection } {
   adopting = { result, target, options, deflate };
@@ -927,6 +929,7 @@ export function adoptWebSocket(
   }
   const connection = (ws as unknown as { _connection: Connection })._connection;
   connection.owner = owner;
+  connection.admission = admission;
   return { ws, connection };
 }
 

@@ -1,10 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { Admission } from './admission.js';
+import { Admission, admissionRecord, type OpenTicket, ticketOf } from './admission.js';
 import { clientAddress } from './client-address.js';
 
 const limits = { maxConnections: 5, maxConnectionsPerIp: 2, maxConnectionsPerUser: 1, maxPendingHandshakes: 3, maxPendingHandshakesPerIp: 2 };
 
 describe('Admission', () => {
+  it('an open connection keeps the address alone when no user is counted, and its record gives the slots back', () => {
+    const a = new Admission(limits);
+    const anonymous = a.admit('1.1.1.1', undefined) as OpenTicket;
+    const named = a.admit('1.1.1.1', 'alice') as OpenTicket;
+    const records = [admissionRecord(anonymous), admissionRecord(named)];
+    expect(records[0]).toBe('1.1.1.1');
+    expect(records[1]).toBe(named);
+    expect(a.admit('1.1.1.1', undefined)).toMatchObject({ ok: false, limit: 'maxConnectionsPerIp' });
+    for (const record of records) a.release(ticketOf(record));
+    expect(a.admit('1.1.1.1', 'alice')).toMatchObject({ ok: true });
+    expect(a.admit('1.1.1.1', undefined)).toMatchObject({ ok: true });
+  });
+
   it('counts pending handshakes per address and in total', () => {
     const a = new Admission(limits);
     expect(a.beginHandshake('1.1.1.1')).toBe(true);

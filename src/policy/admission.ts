@@ -39,6 +39,22 @@ export interface OpenTicket {
   readonly user: string | undefined;
 }
 
+/**
+ * What an open connection keeps of its ticket until it is released: the address alone when no
+ * user is counted (the common case: no object per connection), the ticket otherwise.
+ */
+export type AdmissionRecord = string | OpenTicket;
+
+/** The record an open connection keeps of `ticket`. */
+export function admissionRecord(ticket: OpenTicket): AdmissionRecord {
+  return ticket.user === undefined ? ticket.address : ticket;
+}
+
+/** The ticket a record stands for (what {@link Admission.release} takes). */
+export function ticketOf(record: AdmissionRecord): OpenTicket {
+  return typeof record === 'string' ? { ok: true, address: record, user: undefined } : record;
+}
+
 /** Seconds a client refused by a per-address or per-user limit is told to wait. */
 /** Open connections and pending handshakes of one client address. */
 export interface AddressLoad {

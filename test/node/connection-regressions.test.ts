@@ -555,3 +555,37 @@ describe('pause() before reading starts', () => {
     expect(got).toEqual(['first', 'second']);
   });
 });
+
+describe('a peer that half-closes without a close frame', () => {
+  // A standalone server's sockets end themselves on the peer's FIN (allowHalfOpen false); an
+  // http.Server's are half-open and need the connection's own 'end' handling. Both must report
+  // 1006 and close the TCP connection at once.
+  for (const mode of ['standalone', 'attached to an http.Server'] as const) {
+    it(`${mode}: 'close' 1006 and the TCP connection closed`, async () => {
+      const { WebSocketServer: Server } = await import('../../src/index.js');
+      let wss: WebSocketServer;
+      let port: number;
+      if (mode === 'standalone') {
+        wss = new Server({ port: 0, host: '127.0.0.1' });
+        await once(wss, 'listening');
+        port = (wss.address() as AddressInfo).port;
+      } else {
+        const http = createHttpServer();
+        http.listen(0, '127.0.0.1');
+        await once(http, 'listening');
+        cleanups.push(() => new Promise((resolve) => http.close(resolve)));
+        wss = new Server({ server: http });
+        port = (http.address() as AddressInfo).port;
+      }
+      cleanups.push(() => wss.close());
+      const closed = new Promise<number>((resolve) => wss.on('connection', (ws) => ws.on('close', (code: number) => resolve(code))));
+      const raw = await RawClient.open(port);
+      cleanups.push(() => raw.socket.destroy());
+      raw.write(upgradeRequest('/'));
+      await raw.until(() => raw.text().includes('\r\n\r\n'));
+      raw.socket.end();
+      expect(await closed).toBe(1006);
+      await raw.until(() => raw.closed, 1000);
+    });
+  }
+});

@@ -31,7 +31,7 @@ import { type HeartbeatMember, joinHeartbeat, leaveHeartbeat } from './heartbeat
 import { drainIncoming, type IncomingSink } from './incoming-pipeline.js';
 import { OutgoingPipeline, type OutgoingSink, type PendingFrame, type SendCallback } from './outgoing-pipeline.js';
 import { PauseReason } from './pause-reasons.js';
-import { InputRateLimiter, type MemoryBudget, type MemoryHolder } from '../../policy/index.js';
+import { type AdmissionRecord, InputRateLimiter, type MemoryBudget, type MemoryHolder } from '../../policy/index.js';
 import { reportLimit } from '../diagnostics.js';
 import { ZlibEngine } from './zlib-engine.js';
 
@@ -99,6 +99,8 @@ export interface TopicHub {
 export interface ConnectionOwner {
   readonly traffic: TrafficCounters;
   readonly hub: TopicHub;
+  /** The memory budget the owner's connections share. */
+  readonly memory: MemoryBudget<Connection>;
   connectionClosed(connection: Connection): void;
   /** Count a limit the connection broke (the server's stats and the diagnostics channel). */
   limitHit(limit: string, address: string | undefined): void;
@@ -190,8 +192,9 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   /** Output progress while output waits (made when it starts waiting), and bytes written in all. */
   private progress: OutputProgress | null = null;
   private writtenTotal = 0;
-  /** The server's memory budget (server connections), and what this connection last reported to it. */
-  budget: MemoryBudget<Connection> | null = null;
+  /** The server's admission record of this connection (given back when it closes). */
+  admission: AdmissionRecord | null = null;
+  /** What this connection last reported to its owner's memory budget (server connections). */
   private reportedHeld = 0;
 
   /**
@@ -237,7 +240,12 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     }
     transport[CONNECTION] = this;
     transport.on('data', transportOnData);
-    transport.on('end', transportOnEnd);
+    // A socket that is not half-open (the standalone server's, a client's: allowHalfOpen false)
+    // ends its own side when the peer's FIN arrives and then closes; its 'close' tells the core.
+    // Only a half-open transport (an http.Server's socket, a plain Duplex) needs 'end'. Node keeps
+    // its own 'end' listener on every socket: a second one is a listener array, 64 bytes per
+    // connection.
+    if ((transport as { allowHalfOpen?: boolean }).allowHalfOpen !== false) transport.on('end', transportOnEnd);
     transport.on('close', transportOnClose);
     // Once: the handshake stage may have attached it already.
     transport.removeListener('error', ignoreTransportError);
@@ -581,7 +589,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     const buffered = transport.writableLength ?? 0;
     if (!this.checkWriteBackpressure(buffered)) return;
     this.armStallTimer(buffered);
-    if (this.budget !== null) this.reportHeld(buffered);
+    if (this.owner !== null) this.reportHeld(buffered);
   }
 
   /** Pause reading above the high-water mark (a peer that does not read is cut by the stall check). */
@@ -652,7 +660,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     const held = this.heldBytes(buffered);
     if (held === this.reportedHeld) return;
     this.reportedHeld = held;
-    const cut = this.budget!.update(this, held);
+    const cut = this.owner!.memory.update(this, held);
     for (const connection of cut) process.nextTick(evictTick, connection);
   }
 
@@ -668,7 +676,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
 
   /** @internal */
   onDrain(): void {
-    if (this.budget !== null) this.reportHeld();
+    if (this.owner !== null) this.reportHeld();
     this.resumeFor(PauseReason.PeerNotReading);
     if ((this.flags & ABOVE_HIGH_WATER) !== 0 && this.bufferedAmount < this.options.highWaterMark) {
       this.flags &= ~ABOVE_HIGH_WATER;
@@ -913,7 +921,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     if (this.stallTimer !== null) clearTimeout(this.stallTimer);
     this.closeTimer = null;
     this.stallTimer = null;
-    this.budget?.remove(this);
+    this.owner?.memory.remove(this);
     const transport = this.transport;
     if (!transport.destroyed) {
       if ((transport.writableLength ?? 0) === 0 || !transport.writable) transport.destroy();

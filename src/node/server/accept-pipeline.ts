@@ -21,7 +21,7 @@ import {
   type ValidUpgradeRequest,
   validateUpgradeRequest,
 } from '../../handshake/index.js';
-import { type AdmissionRefusal, clientAddress, type OpenTicket, type TrustProxy } from '../../policy/index.js';
+import { type AdmissionRefusal, admissionRecord, clientAddress, type OpenTicket, type TrustProxy } from '../../policy/index.js';
 import type { Connection, ConnectionOwner } from '../connection/connection.js';
 import type { ResolvedConnectionOptions } from '../connection/connection-options.js';
 import type { ResolvedDeflateConfig } from '../connection/deflate-options.js';
@@ -52,8 +52,8 @@ export interface AcceptHost {
   admit(address: string, user: string | undefined): OpenTicket | AdmissionRefusal;
   /** The socket's opening is over (adopted, refused or gone): give its handshake slot back. */
   endPending(socket: Duplex): void;
-  /** The owner told when an admitted connection closes. */
-  ownerFor(ticket: OpenTicket): ConnectionOwner;
+  /** The owner of admitted connections (told when one closes). */
+  readonly owner: ConnectionOwner;
   /** An admitted connection was never made (the `WebSocket` class threw): give its ticket back. */
   unadmit(ticket: OpenTicket): void;
   /** ws's 'headers' event; returns the lines to send (possibly changed by listeners). */
@@ -196,7 +196,8 @@ export class AcceptPipeline {
         valid.head.target,
         this.settings.connection,
         this.settings.deflate,
-        this.host.ownerFor(ticket),
+        this.host.owner,
+        admissionRecord(ticket),
         this.settings.WebSocketClass,
       );
       unowned = null;

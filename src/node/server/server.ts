@@ -38,7 +38,7 @@ import {
 import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/options.js';
 import { PerMessageDeflateServer } from '../../extensions/index.js';
 import { HeaderMap, type HttpHeadResult, type RequestHead } from '../../handshake/index.js';
-import { Admission, type AdmissionRefusal, MemoryBudget, type OpenTicket, type TrustProxy } from '../../policy/index.js';
+import { Admission, type AdmissionRefusal, MemoryBudget, type OpenTicket, ticketOf, type TrustProxy } from '../../policy/index.js';
 import { type Connection, type ConnectionOwner, ignoreTransportError, type TopicHub, type TrafficCounters } from '../connection/connection.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions } from '../connection/connection-options.js';
 import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connection/deflate-options.js';
@@ -198,7 +198,8 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
   get traffic(): TrafficCounters {
     return this.counters.traffic;
   }
-  private readonly memory: MemoryBudget<Connection>;
+  /** @internal ConnectionOwner: the memory budget its connections share. */
+  readonly memory: MemoryBudget<Connection>;
   /** @internal Topics, publishing and the backplane. */
   readonly publisher: Publisher;
   private readonly pipeline: AcceptPipeline;
@@ -489,9 +490,14 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     this.admission.release(ticket);
   }
 
-  /** @internal AcceptHost */
-  ownerFor(ticket: OpenTicket): ConnectionOwner {
-    return new AdmittedConnection(this, ticket.address, ticket.user);
+  /** @internal AcceptHost: the owner of admitted connections is the server itself (no object per connection). */
+  get owner(): ConnectionOwner {
+    return this;
+  }
+
+  /** @internal ConnectionOwner: the topic hub. */
+  get hub(): TopicHub {
+    return this.publisher;
   }
 
   /**
@@ -532,29 +538,32 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
 
   /** @internal */
   adopted(ws: WebSocket, connection: Connection): void {
-    connection.budget = this.memory;
     this.counters.accepted++;
     this.clients?.add(ws as InstanceType<T>);
     // A verified user's connection holds the user's own topic, for sendToUser.
-    const user = (connection.owner as AdmittedConnection | null)?.user;
+    const record = connection.admission;
+    const user = record === null || typeof record === 'string' ? undefined : record.user;
     if (user !== undefined) this.publisher.subscribe(connection, userKey(user));
     reportOpen(ws.remoteAddress, ws.protocol, ws._extensionsValue);
   }
 
-  /** @internal An admitted connection closed. */
-  closedConnection(connection: Connection, ticket: OpenTicket): void {
-    this.admission.release(ticket);
+  /** @internal ConnectionOwner: an admitted connection closed. */
+  connectionClosed(connection: Connection): void {
+    const record = connection.admission;
+    connection.admission = null;
+    const ticket = record === null ? null : ticketOf(record);
+    if (ticket !== null) this.admission.release(ticket);
     this.publisher.leaveAll(connection);
     const info = connection.closed;
     if (info !== null) {
       this.counters.closed(info.code);
-      reportClose(ticket.address, info.code, info.reason, info.wasClean);
+      reportClose(ticket?.address, info.code, info.reason, info.wasClean);
     }
     this.clients?.delete(connection.host as InstanceType<T>);
   }
 
-  /** @internal A limit an open connection broke, counted in the stats. */
-  connectionLimitHit(limit: string, address: string | undefined): void {
+  /** @internal ConnectionOwner: a limit an open connection broke, counted in the stats. */
+  limitHit(limit: string, address: string | undefined): void {
     this.counters.limitHit(limit, address);
   }
 
@@ -596,33 +605,6 @@ function attachedServers(server: object): Set<WebSocketServer> {
   let set = attachedByServer.get(server);
   if (set === undefined) attachedByServer.set(server, (set = new Set()));
   return set;
-}
-
-/**
- * The owner of one admitted connection, and its admission ticket (one small object per
- * connection: the server's traffic counters and topic hub are read through the server).
- */
-class AdmittedConnection implements ConnectionOwner, OpenTicket {
-  constructor(
-    private readonly server: WebSocketServer,
-    readonly address: string,
-    readonly user: string | undefined,
-  ) {}
-  get ok(): true {
-    return true;
-  }
-  get traffic(): TrafficCounters {
-    return this.server.traffic;
-  }
-  get hub(): TopicHub {
-    return this.server.publisher;
-  }
-  connectionClosed(connection: Connection): void {
-    this.server.closedConnection(connection, this);
-  }
-  limitHit(limit: string, address: string | undefined): void {
-    this.server.connectionLimitHit(limit, address);
-  }
 }
 
 /** The handshake slot of each socket in its handshake (beside the socket, not a property on it: see `countFor`). */
