@@ -196,6 +196,35 @@ const EOF_SENT = 8;
 const EOF_RECEIVED = 16;
 /** Input is discarded: a close frame arrived, the input broke a rule, or the connection failed. */
 const INPUT_STOPPED = 32;
+/** The connection state (0-3) sits in bits 6-7 of Protocol.bits. */
+const STATE_SHIFT = 6;
+const STATE_MASK = 3 << STATE_SHIFT;
+/** The count of automatic pongs waiting in the output (0-16) sits in bits 8-12. */
+const PONGS_SHIFT = 8;
+const PONGS_MASK = 31 << PONGS_SHIFT;
+
+/**
+ * A close frame owed because of received data (a reply to the peer's close, or a failure),
+ * applied with the state change and a server's EOF at the next `dataToSend()`: replies the
+ * application makes to messages delivered before it still go out, and the close frame is still
+ * the last frame. "An endpoint MAY delay sending a Close frame until its current message is
+ * sent" (§5.5.1).
+ */
+interface OwedClose {
+  readonly failure: boolean;
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** The close frames of one connection's closing handshake. */
+class ClosingRecord {
+  /** The close frame this endpoint sent. */
+  sent: CloseInfo | null = null;
+  /** The close frame the peer sent. */
+  received: CloseInfo | null = null;
+  /** A close frame owed (see {@link OwedClose}). */
+  owed: OwedClose | null = null;
+}
 
 /**
  * The decoder lent to whichever connection is receiving and between frames. Decoding is
@@ -207,7 +236,6 @@ let spareDecoder: FrameDecoder | null = null;
 export class Protocol implements FrameSink {
   /** What the options say, resolved once per options object. */
   private readonly settings: ProtocolSettings;
-  private currentState: State;
   /**
    * The decoder, held only while a frame is unfinished at the end of the input so far (and during
    * `receiveData`); between frames it goes back to {@link spareDecoder}.
@@ -221,24 +249,17 @@ export class Protocol implements FrameSink {
   private events: ProtocolEvent[] = NO_EVENTS;
   /** Index of the next event {@link Protocol.nextEvent} hands out. */
   private eventIndex = 0;
-  /** END_DELIVERED, SENDING_FRAGMENTED, FAILING, EOF_SENT, EOF_RECEIVED (one field, not five). */
-  private bits = 0;
+  /**
+   * END_DELIVERED, SENDING_FRAGMENTED, FAILING, EOF_SENT, EOF_RECEIVED, INPUT_STOPPED, the state
+   * and the count of pending pongs: one small integer, not eight fields.
+   */
+  private bits = State.Open << STATE_SHIFT;
   /** Chunks to write (the shared empty list while there are none). */
   private output: OutgoingChunk[] = NO_OUTPUT;
-  /** Automatic pongs queued in `output` since it was last drained (at most MAX_PENDING_PONGS). */
-  private pendingPongs = 0;
   /** Index in `output` of the last automatic pong queued. */
   private lastPongIndex = -1;
-  private sentClose: CloseInfo | null = null;
-  private receivedClose: CloseInfo | null = null;
-  /**
-   * A close frame owed because of received data (a reply to the peer's close, or a failure),
-   * applied with the state change and a server's EOF at the next `dataToSend()`: replies the
-   * application makes to messages delivered before it still go out, and the close frame is still
-   * the last frame. "An endpoint MAY delay sending a Close frame until its current message is
-   * sent" (§5.5.1).
-   */
-  private pendingClose: { failure: boolean; code: number; reason: string } | null = null;
+  /** The closing handshake's close frames: made when the first is sent, received or owed (an open connection holds none). */
+  private closing: ClosingRecord | null = null;
 
   /**
    * @param options - role, limits and hooks
@@ -258,7 +279,6 @@ export class Protocol implements FrameSink {
       settingsFor.set(options, settings);
     }
     this.settings = settings;
-    this.currentState = State.Open;
     const allocate = settings.allocate;
     // A server's encoder holds no state but its allocator: one is shared by every server connection.
     this.encoder =
@@ -294,6 +314,38 @@ export class Protocol implements FrameSink {
   /** Current state: `State.Open`, `Closing` or `Closed`. */
   get state(): State {
     return this.currentState;
+  }
+
+  private get currentState(): State {
+    return ((this.bits & STATE_MASK) >> STATE_SHIFT) as State;
+  }
+  private set currentState(state: State) {
+    this.bits = (this.bits & ~STATE_MASK) | (state << STATE_SHIFT);
+  }
+  /** Automatic pongs queued in `output` since it was last drained (at most MAX_PENDING_PONGS). */
+  private get pendingPongs(): number {
+    return (this.bits & PONGS_MASK) >> PONGS_SHIFT;
+  }
+  private set pendingPongs(count: number) {
+    this.bits = (this.bits & ~PONGS_MASK) | (count << PONGS_SHIFT);
+  }
+  private get sentClose(): CloseInfo | null {
+    return this.closing === null ? null : this.closing.sent;
+  }
+  private set sentClose(info: CloseInfo | null) {
+    (this.closing ??= new ClosingRecord()).sent = info;
+  }
+  private get receivedClose(): CloseInfo | null {
+    return this.closing === null ? null : this.closing.received;
+  }
+  private set receivedClose(info: CloseInfo | null) {
+    (this.closing ??= new ClosingRecord()).received = info;
+  }
+  private get pendingClose(): OwedClose | null {
+    return this.closing === null ? null : this.closing.owed;
+  }
+  private set pendingClose(owed: OwedClose | null) {
+    if (owed !== null || this.closing !== null) (this.closing ??= new ClosingRecord()).owed = owed;
   }
 
   /**

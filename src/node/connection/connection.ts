@@ -170,9 +170,7 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   /** The facade events go to. */
   readonly host: ConnectionHost;
   private readonly options: ResolvedConnectionOptions;
-  /** permessage-deflate, when negotiated. */
-  readonly transform: PerMessageDeflateTransform | null;
-  /** The ordered send pipeline; only a connection that compresses needs one. */
+  /** The ordered send pipeline; only a connection that compresses needs one (it holds the transform). */
   private readonly outgoing: OutgoingPipeline | null;
   private head: Uint8Array | null;
   private pauseReasons: number = PauseReason.NotStarted;
@@ -213,10 +211,9 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     this.protocol = new Protocol(extensions.length === 0 ? sharedProtocolOptions(options, isServer) : { ...protocolOptions(options, isServer), extensions });
     const pmd = extensions.find((e): e is PerMessageDeflateExtension => e.name === PERMESSAGE_DEFLATE);
     if (pmd !== undefined && deflate !== null) {
-      this.transform = new PerMessageDeflateTransform(pmd, new ZlibEngine(pmd, deflate, options.rateLimit?.inflatedBytesPerSecond ?? 0), options.maxPayload);
-      this.outgoing = new OutgoingPipeline(this, this.transform, deflate.threshold);
+      const transform = new PerMessageDeflateTransform(pmd, new ZlibEngine(pmd, deflate, options.rateLimit?.inflatedBytesPerSecond ?? 0), options.maxPayload);
+      this.outgoing = new OutgoingPipeline(this, transform, deflate.threshold);
     } else {
-      this.transform = null;
       this.outgoing = null;
     }
     // Nothing is read until start(), which the handshake's owner calls in the same tick (after the
@@ -280,6 +277,12 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
   }
 
   // -- state (read from the core, never kept here) ---------------------------------------------
+
+  /** permessage-deflate, when negotiated. */
+  get transform(): PerMessageDeflateTransform | null {
+    const outgoing = this.outgoing;
+    return outgoing === null ? null : outgoing.transform;
+  }
 
   /** 1 OPEN, 2 CLOSING, 3 CLOSED, as the application sees it. */
   get readyState(): number {

@@ -71,7 +71,8 @@ export class OutgoingPipeline {
    */
   constructor(
     private readonly sink: OutgoingSink,
-    private readonly transform: PerMessageDeflateTransform | null,
+    /** The message transform the pipeline compresses with. */
+    readonly transform: PerMessageDeflateTransform | null,
     readonly threshold = 0,
   ) {}
 
