@@ -5,6 +5,7 @@ import { createServer as createHttpServer, type IncomingMessage } from 'node:htt
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import express from 'express';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -107,6 +108,20 @@ describe('TLS', () => {
     ws.send('over tls');
     expect((await next<[Buffer]>(ws, 'message'))[0].toString()).toBe('over tls');
     await ws.close();
+  });
+
+  it("a refusal on a TLS connection counts in the server's stats, as on a plain one", async () => {
+    const { port, wss } = await startServer({ tls: { key, cert }, handshakeTimeout: 200 });
+    cleanups.push(() => wss.close());
+    // TLS completes, then the request head never does: the handshake deadline answers 408.
+    const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+    await once(socket, 'secureConnect');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    await once(socket, 'close');
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(wss.stats().rejections).toMatchObject({ 408: 1 });
   });
 
   it('refuses an untrusted certificate unless told otherwise', async () => {

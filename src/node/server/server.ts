@@ -45,7 +45,7 @@ import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connectio
 import { asBuffer, toBuffer } from '../platform.js';
 import { type Backplane, checkTopic, userKey } from '../../pubsub/index.js';
 import { type PubSubStats, Publisher } from './publisher.js';
-import { countFor, reportClose, stopCounting, reportOpen, ServerStats, type ServerStatsSnapshot } from '../diagnostics.js';
+import { countFor, reportClose, reportOpen, ServerStats, type ServerStatsSnapshot, statsOf, stopCounting } from '../diagnostics.js';
 import { type PublishOptions, type SendData, toPayload, WebSocket } from '../websocket.js';
 import { AcceptPipeline } from './accept-pipeline.js';
 import { refuseAdmission, rejectUpgrade } from './rejection.js';
@@ -628,10 +628,20 @@ function releaseSlotOnClose(this: Duplex): void {
   slots.get(this)?.release();
 }
 
-/** TLS mode: the slot taken for the TCP socket moves to the TLS socket that wraps it. */
+/**
+ * TLS mode: the slot taken for the TCP socket, and the stats its refusals count for, move to the
+ * TLS socket that wraps it (which the rest of the handshake sees).
+ */
 function movePending(from: Duplex, to: Duplex): void {
+  const stats = statsOf(from);
+  if (stats !== undefined) {
+    stopCounting(from);
+    countFor(to, stats);
+  }
   const slot = slots.get(from);
   if (slot === undefined) return;
+  slots.delete(from);
+  from.off('close', releaseSlotOnClose);
   slots.set(to, slot);
   to.once('close', releaseSlotOnClose);
 }
