@@ -22,6 +22,7 @@ export const diagnostics = {
   limit: channel('rfc6455:limit'),
 } as const;
 
+// Guarded by `enabled` at each call: a disabled logger still costs a call per connection.
 const debug = debuglog('rfc6455');
 
 /** Counters of one server since it started. */
@@ -126,23 +127,23 @@ export function statsOf(socket: Duplex): ServerStats | undefined {
 /** Report a refused upgrade (channel and debug log). */
 export function reportRejection(status: number, reason: string, remoteAddress: string | undefined): void {
   if (diagnostics.rejection.hasSubscribers) diagnostics.rejection.publish({ remoteAddress, status, reason });
-  debug('rejected %s: %d %s', remoteAddress, status, reason);
+  if (debug.enabled) debug('rejected %s: %d %s', remoteAddress, status, reason);
 }
 
 /** Report a limit hit (channel and debug log). */
 export function reportLimit(limit: string, remoteAddress: string | undefined): void {
   if (diagnostics.limit.hasSubscribers) diagnostics.limit.publish({ remoteAddress, limit });
-  debug('limit %s hit by %s', limit, remoteAddress);
+  if (debug.enabled) debug('limit %s hit by %s', limit, remoteAddress);
 }
 
 /** Report a connection that opened. */
 export function reportOpen(remoteAddress: string | undefined, protocol: string, extensions: string): void {
   if (diagnostics.open.hasSubscribers) diagnostics.open.publish({ remoteAddress, protocol, extensions });
-  debug('open %s', remoteAddress);
+  if (debug.enabled) debug('open %s', remoteAddress);
 }
 
 /** Report a connection that closed. */
 export function reportClose(remoteAddress: string | undefined, code: number, reason: string, wasClean: boolean): void {
   if (diagnostics.close.hasSubscribers) diagnostics.close.publish({ remoteAddress, code, reason, wasClean });
-  debug('close %s: %d %s', remoteAddress, code, reason);
+  if (debug.enabled) debug('close %s: %d %s', remoteAddress, code, reason);
 }

@@ -1,7 +1,9 @@
 // Admission control on a real server: per-address, per-user and pending-handshake budgets, with
 // distinct client addresses from the loopback range (127.0.0.2, 127.0.0.3, ...), and the
 // same-origin default. Each test also checks that an honest client keeps getting in.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerOptions, WebSocketServer } from '../../src/index.js';
@@ -198,6 +200,32 @@ describe('observability', () => {
       { address: '127.0.0.43', hits: 2 },
     ].sort((a, b) => b.hits - a.hits));
   });
+  it('NODE_DEBUG=rfc6455 logs opens, closes and refusals to stderr (the logger is read once per process: a child process)', async () => {
+    const index = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
+    const script = `
+      const { WebSocket, WebSocketServer } = await import(${JSON.stringify(index)});
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxConnectionsPerIp: 1 });
+      await new Promise((r) => wss.on('listening', r));
+      const url = 'ws://127.0.0.1:' + wss.address().port;
+      const first = new WebSocket(url);
+      await new Promise((r) => first.on('open', r));
+      const second = new WebSocket(url);
+      await new Promise((r) => second.on('error', r));
+      await first.close(1000);
+      await new Promise((r) => setTimeout(r, 50));
+      await wss.close();
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, NODE_DEBUG: 'rfc6455' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    const [exit] = await once(child, 'exit');
+    expect(exit).toBe(0);
+    expect(stderr).toMatch(/RFC6455 \d+: open 127\.0\.0\.1/);
+    expect(stderr).toMatch(/RFC6455 \d+: limit maxConnectionsPerIp hit by 127\.0\.0\.1/);
+    expect(stderr).toMatch(/RFC6455 \d+: rejected 127\.0\.0\.1: 429 /);
+    expect(stderr).toMatch(/RFC6455 \d+: close 127\.0\.0\.1: 1000/);
+  }, 20_000);
+
   it('publishes rejections and limit hits on diagnostics channels', async () => {
     const { diagnostics } = await import('../../src/index.js');
     const seen: unknown[] = [];
