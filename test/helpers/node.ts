@@ -2,8 +2,10 @@
  * Loopback helpers for the Node.js layer tests: start a server on an ephemeral port, open clients,
  * wait for events with a deadline, and talk raw TCP for handshake and failure tests.
  */
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer, type ClientOptions, type ServerOptions } from '../../src/index.js';
 
 /** A standalone server on 127.0.0.1 and an ephemeral port. */
@@ -89,4 +91,18 @@ export class RawClient {
 /** A valid upgrade request for `path`. */
 export function upgradeRequest(path = '/', extra: string[] = []): string {
   return [`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', ...extra, '', ''].join('\r\n');
+}
+
+/**
+ * Run `test/node/fixtures/<name>` in a child process (for what must reach the process, such as an
+ * uncaught exception from a user callback); it must exit 0 and print one JSON line, returned parsed.
+ */
+export async function runFixture(name: string, args: string[] = []): Promise<unknown> {
+  const fixture = fileURLToPath(new URL(`../node/fixtures/${name}`, import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+  const [exit] = await once(child, 'exit');
+  if (exit !== 0) throw new Error(`fixture ${name} exited with ${String(exit)}: ${output}`);
+  return JSON.parse(output) as unknown;
 }

@@ -3,14 +3,12 @@
  * then 'error' and 'close' on the next tick, as in ws and browsers), a handshake timeout through a
  * proxy that never answers (its socket is released), and a throwing 'open' listener.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createNetServer, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, type WebSocketError } from '../../src/index.js';
 import { WebSocket as BrowserWebSocket } from '../../src/whatwg/index.js';
-import { next, startServer } from '../helpers/node.js';
+import { next, runFixture, startServer } from '../helpers/node.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -87,12 +85,6 @@ describe('a client while CONNECTING', () => {
   });
 
   it("a throwing 'open' listener does not leave the connection unread", async () => {
-    const fixture = fileURLToPath(new URL('./fixtures/throwing-open-client.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(0);
-    expect(JSON.parse(output)).toEqual({ caught: ['open listener failed'], message: 'hello' });
+    expect(await runFixture('throwing-open-client.ts')).toEqual({ caught: ['open listener failed'], message: 'hello' });
   }, 20_000);
 });

@@ -1,7 +1,6 @@
 // ws code that must run unchanged after switching the import (issue 11): argument forms, options,
 // events, objects, constants, error classes, ws's WHATWG emulation, createWebSocketStream, the
 // maxBufferedAmount defect and the defaults ws peers rely on. Real ws peers where it matters.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, type ClientRequest, createServer, IncomingMessage, type Server } from 'node:http';
@@ -9,7 +8,6 @@ import { type LookupFunction, connect as netConnect, createServer as createNetSe
 import { tmpdir } from 'node:os';
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WsLib, { WebSocketServer as WsServer } from 'ws';
 import WebSocket, {
@@ -21,7 +19,7 @@ import WebSocket, {
   WebSocketError,
   WebSocketServer,
 } from '../../src/index.js';
-import { next, openClient, RawClient, startServer, upgradeRequest } from '../helpers/node.js';
+import { next, openClient, RawClient, runFixture, startServer, upgradeRequest } from '../helpers/node.js';
 import { buildFrame, concatBytes } from '../helpers/frames.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -701,13 +699,7 @@ describe('server options and objects', () => {
 
   for (const mode of ['sync', 'async'] as const) {
     it(`a throwing 'connection' listener (${mode} verify) reaches the process; the connection is not corrupted`, async () => {
-      const fixture = fileURLToPath(new URL('./fixtures/throwing-connection-server.ts', import.meta.url));
-      const child = spawn(process.execPath, ['--import', 'tsx', fixture, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-      const [exit] = await once(child, 'exit');
-      expect(exit).toBe(0);
-      expect(JSON.parse(output)).toEqual({ caught: ['connection listener failed'], errors: [], code: 1000 });
+      expect(await runFixture('throwing-connection-server.ts', [mode])).toEqual({ caught: ['connection listener failed'], errors: [], code: 1000 });
     }, 20_000);
   }
 
@@ -875,13 +867,7 @@ describe('ws behaviours found by review', () => {
   });
 
   it('a Blob whose read fails, with a callback that throws: the close() after it still completes, CLOSING from the call on', async () => {
-    const fixture = fileURLToPath(new URL('./fixtures/failing-blob-close.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    const [exit] = await once(child, 'exit');
-    expect(exit).toBe(0);
-    expect(JSON.parse(output)).toEqual({
+    expect(await runFixture('failing-blob-close.ts')).toEqual({
       caught: ['read failed'],
       states: [WebSocket.CLOSING],
       late: 'refused',
