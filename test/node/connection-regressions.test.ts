@@ -558,8 +558,7 @@ describe('pause() before reading starts', () => {
 
 describe('a peer that half-closes without a close frame', () => {
   // A standalone server's sockets end themselves on the peer's FIN (allowHalfOpen false); an
-  // http.Server's are half-open and need the connection's own 'end' handling. Both must report
-  // 1006 and close the TCP connection at once.
+  // http.Server's are half-open. Both must report 1006 and close the TCP connection at once.
   for (const mode of ['standalone', 'attached to an http.Server'] as const) {
     it(`${mode}: 'close' 1006 and the TCP connection closed`, async () => {
       const { WebSocketServer: Server } = await import('../../src/index.js');
@@ -588,4 +587,30 @@ describe('a peer that half-closes without a close frame', () => {
       await raw.until(() => raw.closed, 1000);
     });
   }
+});
+
+describe('a peer that half-closes while our output waits and reads nothing more', () => {
+  // A socket that ends itself on the peer's FIN closes only once its output is written: the
+  // connection must learn of the FIN itself (CLOSING, then 1006 at once, its admission slot
+  // given back), and the socket left with unread output is destroyed after closeTimeout.
+  it("the connection closes with 1006 at once and the socket is gone after closeTimeout, even with the stall check off", async () => {
+    const { WebSocketServer: Server } = await import('../../src/index.js');
+    const wss = new Server({ port: 0, host: '127.0.0.1', stalledOutputTimeout: 0, closeTimeout: 300 });
+    await once(wss, 'listening');
+    cleanups.push(() => wss.close());
+    const accepted = new Promise<[WebSocket, Socket]>((resolve) => wss.once('connection', (ws, request) => resolve([ws as WebSocket, request.socket as Socket])));
+    const raw = await RawClient.open((wss.address() as AddressInfo).port);
+    cleanups.push(() => raw.socket.destroy());
+    raw.write(upgradeRequest('/'));
+    await raw.until(() => raw.text().includes('\r\n\r\n'));
+    raw.socket.pause(); // reads nothing more
+    const [ws, socket] = await accepted;
+    const closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));
+    for (let i = 0; i < 8; i++) ws.send(Buffer.alloc(4 << 20));
+    raw.socket.end();
+    expect(await closed).toBe(1006);
+    expect(wss.stats().open).toBe(0);
+    expect(socket.destroyed).toBe(false); // still trying to hand its output over
+    await raw.until(() => socket.destroyed, 3000);
+  });
 });

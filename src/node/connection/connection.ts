@@ -237,12 +237,9 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     }
     transport[CONNECTION] = this;
     transport.on('data', transportOnData);
-    // A socket that is not half-open (the standalone server's, a client's: allowHalfOpen false)
-    // ends its own side when the peer's FIN arrives and then closes; its 'close' tells the core.
-    // Only a half-open transport (an http.Server's socket, a plain Duplex) needs 'end'. Node keeps
-    // its own 'end' listener on every socket: a second one is a listener array, 64 bytes per
-    // connection.
-    if ((transport as { allowHalfOpen?: boolean }).allowHalfOpen !== false) transport.on('end', transportOnEnd);
+    // Every transport, half-open or not: a socket that ends itself on the peer's FIN only closes
+    // once its buffered output is written, which a peer that stopped reading never lets happen.
+    transport.on('end', transportOnEnd);
     transport.on('close', transportOnClose);
     // Once: the handshake stage may have attached it already.
     transport.removeListener('error', ignoreTransportError);
@@ -928,7 +925,12 @@ export class Connection implements OutgoingSink, IncomingSink, MemoryHolder, Hea
     const transport = this.transport;
     if (!transport.destroyed) {
       if ((transport.writableLength ?? 0) === 0 || !transport.writable) transport.destroy();
-      else transport.once('finish', destroyTransport);
+      else {
+        transport.once('finish', destroyTransport);
+        // Bounded: a peer that reads nothing more must not keep the socket and its buffer (the
+        // stall timer is gone with the connection).
+        setTimeout(destroyUnlessDestroyed, this.options.closeTimeout, transport).unref();
+      }
     }
     // An error (with its stack trace) is made only when a callback is waiting for it.
     if (this.pendingCallbacks !== null) {
@@ -998,6 +1000,9 @@ function transportOnTimeout(this: OwnedTransport): void {
 export function ignoreTransportError(): void {}
 function destroyTransport(this: Duplex): void {
   this.destroy();
+}
+function destroyUnlessDestroyed(transport: Duplex): void {
+  if (!transport.destroyed) transport.destroy();
 }
 function drainTick(connection: Connection): void {
   if (connection.closed === null) connection.onDrain();
