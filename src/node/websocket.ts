@@ -415,13 +415,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     const fin = options?.fin ?? true;
     const compress = options?.compress !== false;
     if (isBlob(data) || (blobChainCount !== 0 && blobChains.has(this))) {
-      // After close() (even one still waiting behind a Blob) a send is refused now, not queued.
-      if (this._connection !== null && this._connection.readyState !== OPEN) {
-        toPayload(isBlob(data) ? null : data);
-        this._openOrReject(callback);
-        return false;
-      }
-      this._sendLater(data ?? null, binary, fin, compress, callback);
+      if (!this._sendLater(data ?? null, binary, fin, compress, callback)) return false;
       const connection = this._connection;
       if (connection === null || this.bufferedAmount < connection.highWaterMark) return true;
       // 'drain' follows once the data behind the Blob has been written.
@@ -434,10 +428,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return connection.send(bytes, binary, fin, compress, callback);
   }
 
-  /** Send after the Blobs before it are read: in order, each callback settled once. */
-  private _sendLater(data: SendData | null, binary: boolean, fin: boolean, compress: boolean, callback: Callback | undefined): void {
+  /**
+   * Send after the Blobs before it are read: in order, each callback settled once. Returns false
+   * when refused at once (after close(), even one still waiting behind a Blob).
+   */
+  private _sendLater(data: SendData | null, binary: boolean, fin: boolean, compress: boolean, callback: Callback | undefined): boolean {
     // A bad argument throws here, at the call, as for any send.
     const bytes = isBlob(data) ? null : toPayload(data);
+    if (this._connection !== null && this._openOrReject(callback) === null) return false;
     const read = bytes === null ? (data as Blob).arrayBuffer().then((buffer) => Buffer.from(buffer)) : Promise.resolve(bytes);
     // Bytes waiting to be read or behind a read count in bufferedAmount, as they would in a browser.
     const size = bytes === null ? (data as Blob).size : bytes.length;
@@ -466,6 +464,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
           },
         ),
     );
+    return true;
   }
 
   /**

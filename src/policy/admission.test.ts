@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Admission, admissionRecord, type OpenTicket, ticketOf } from './admission.js';
+import { Admission, admissionRecord, type OpenTicket, ticketOf, userOf } from './admission.js';
 import { clientAddress } from './client-address.js';
 
 const limits = { maxConnections: 5, maxConnectionsPerIp: 2, maxConnectionsPerUser: 1, maxPendingHandshakes: 3, maxPendingHandshakesPerIp: 2 };
@@ -12,6 +12,7 @@ describe('Admission', () => {
     const records = [admissionRecord(anonymous), admissionRecord(named)];
     expect(records[0]).toBe('1.1.1.1');
     expect(records[1]).toBe(named);
+    expect(records.map(userOf)).toEqual([undefined, 'alice']);
     expect(a.admit('1.1.1.1', undefined)).toMatchObject({ ok: false, limit: 'maxConnectionsPerIp' });
     for (const record of records) a.release(ticketOf(record));
     expect(a.admit('1.1.1.1', 'alice')).toMatchObject({ ok: true });

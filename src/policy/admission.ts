@@ -50,6 +50,11 @@ export function admissionRecord(ticket: OpenTicket): AdmissionRecord {
   return ticket.user === undefined ? ticket.address : ticket;
 }
 
+/** The user a record counts, if any. */
+export function userOf(record: AdmissionRecord): string | undefined {
+  return typeof record === 'string' ? undefined : record.user;
+}
+
 /** The ticket a record stands for (what {@link Admission.release} takes). */
 export function ticketOf(record: AdmissionRecord): OpenTicket {
   return typeof record === 'string' ? { ok: true, address: record, user: undefined } : record;

@@ -561,22 +561,8 @@ describe('a peer that half-closes without a close frame', () => {
   // http.Server's are half-open. Both must report 1006 and close the TCP connection at once.
   for (const mode of ['standalone', 'attached to an http.Server'] as const) {
     it(`${mode}: 'close' 1006 and the TCP connection closed`, async () => {
-      const { WebSocketServer: Server } = await import('../../src/index.js');
-      let wss: WebSocketServer;
-      let port: number;
-      if (mode === 'standalone') {
-        wss = new Server({ port: 0, host: '127.0.0.1' });
-        await once(wss, 'listening');
-        port = (wss.address() as AddressInfo).port;
-      } else {
-        const http = createHttpServer();
-        http.listen(0, '127.0.0.1');
-        await once(http, 'listening');
-        cleanups.push(() => new Promise((resolve) => http.close(resolve)));
-        wss = new Server({ server: http });
-        port = (http.address() as AddressInfo).port;
-      }
-      cleanups.push(() => wss.close());
+      const { wss, port } = mode === 'standalone' ? await startServer() : await attachedServer({});
+      if (mode === 'standalone') cleanups.push(() => wss.close());
       const closed = new Promise<number>((resolve) => wss.on('connection', (ws) => ws.on('close', (code: number) => resolve(code))));
       const raw = await RawClient.open(port);
       cleanups.push(() => raw.socket.destroy());
@@ -594,12 +580,10 @@ describe('a peer that half-closes while our output waits and reads nothing more'
   // connection must learn of the FIN itself (CLOSING, then 1006 at once, its admission slot
   // given back), and the socket left with unread output is destroyed after closeTimeout.
   it("the connection closes with 1006 at once and the socket is gone after closeTimeout, even with the stall check off", async () => {
-    const { WebSocketServer: Server } = await import('../../src/index.js');
-    const wss = new Server({ port: 0, host: '127.0.0.1', stalledOutputTimeout: 0, closeTimeout: 300 });
-    await once(wss, 'listening');
+    const { wss, port } = await startServer({ stalledOutputTimeout: 0, closeTimeout: 300 });
     cleanups.push(() => wss.close());
     const accepted = new Promise<[WebSocket, Socket]>((resolve) => wss.once('connection', (ws, request) => resolve([ws as WebSocket, request.socket as Socket])));
-    const raw = await RawClient.open((wss.address() as AddressInfo).port);
+    const raw = await RawClient.open(port);
     cleanups.push(() => raw.socket.destroy());
     raw.write(upgradeRequest('/'));
     await raw.until(() => raw.text().includes('\r\n\r\n'));

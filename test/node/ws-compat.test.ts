@@ -22,6 +22,7 @@ import WebSocket, {
 import { next, openClient, RawClient, runFixture, startServer, upgradeRequest } from '../helpers/node.js';
 import { buildFrame, concatBytes } from '../helpers/frames.js';
 import { freePort } from '../helpers/ports.js';
+import { RawPeer } from '../wire/raw-peer.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -1201,26 +1202,6 @@ describe('allowSynchronousEvents: false and a close or an error in the same read
   const closeFrame = buildFrame({ opcode: 8, payload: Uint8Array.of(0x03, 0xe8), mask: key });
   const reservedOpcode = buildFrame({ opcode: 3, payload: '', mask: key });
 
-  /** The server's frames after the 101, as `opcode payload` (a close as `close code`). */
-  function framesAfterHead(bytes: Buffer): string[] {
-    const frames: string[] = [];
-    let at = bytes.indexOf('\r\n\r\n') + 4;
-    while (at + 2 <= bytes.length) {
-      const opcode = bytes[at]! & 0x0f;
-      let length = bytes[at + 1]! & 0x7f;
-      let header = 2;
-      if (length === 126) {
-        length = bytes.readUInt16BE(at + 2);
-        header = 4;
-      }
-      if (at + header + length > bytes.length) break;
-      const payload = bytes.subarray(at + header, at + header + length);
-      frames.push(opcode === 8 ? `close ${payload.readUInt16BE(0)}` : `${opcode} ${payload.toString()}`);
-      at += header + length;
-    }
-    return frames;
-  }
-
   async function echoRun(makeServer: (port: number) => { close(): void; on(event: 'connection', listener: (ws: WsLib) => void): unknown }, burst: Uint8Array, deflate: boolean) {
     const port = await freePort();
     const server = makeServer(port);
@@ -1231,14 +1212,14 @@ describe('allowSynchronousEvents: false and a close or an error in the same read
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary, compress: false }, (error) => error && refused.push(String(data))));
     });
     await new Promise((r) => setTimeout(r, 20)); // listening
-    const raw = await RawClient.open(port);
-    cleanups.push(() => raw.socket.destroy());
-    raw.write(upgradeRequest('/', deflate ? ['Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover'] : []));
-    await raw.until(() => raw.text().includes('\r\n\r\n'));
-    raw.write(burst);
-    await raw.waitClosed();
+    const peer = await RawPeer.toServer(port, '/', deflate ? ['Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover'] : []);
+    cleanups.push(() => peer.destroy());
+    peer.write(burst);
+    await peer.waitClosed();
     await new Promise((r) => setTimeout(r, 20)); // send callbacks
-    return { wire: framesAfterHead(raw.received), refused };
+    // The server's frames in order, as `opcode payload` (a close frame as `close code`).
+    const wire = peer.frames.map((f) => (f.opcode === 8 ? `close ${f.payload.readUInt16BE(0)}` : `${f.opcode} ${f.payload.toString()}`));
+    return { wire, refused };
   }
 
   const cases: [string, Uint8Array, boolean, string[]][] = [

@@ -38,7 +38,7 @@ import {
 import { booleanOption, integerOption, rejectUnknownKeys } from '../../core/options.js';
 import { PerMessageDeflateServer } from '../../extensions/index.js';
 import { HeaderMap, type HttpHeadResult, type RequestHead } from '../../handshake/index.js';
-import { Admission, type AdmissionRefusal, MemoryBudget, type OpenTicket, ticketOf, type TrustProxy } from '../../policy/index.js';
+import { Admission, type AdmissionRefusal, MemoryBudget, type OpenTicket, ticketOf, type TrustProxy, userOf } from '../../policy/index.js';
 import { type Connection, type ConnectionOwner, ignoreTransportError, type TopicHub, type TrafficCounters } from '../connection/connection.js';
 import { CONNECTION_OPTION_KEYS, type ConnectionOptions, resolveConnectionOptions } from '../connection/connection-options.js';
 import { type PerMessageDeflateConfig, resolveDeflateConfig } from '../connection/deflate-options.js';
@@ -541,8 +541,7 @@ export class WebSocketServer<T extends typeof WebSocket = typeof WebSocket> exte
     this.counters.accepted++;
     this.clients?.add(ws as InstanceType<T>);
     // A verified user's connection holds the user's own topic, for sendToUser.
-    const record = connection.admission;
-    const user = record === null || typeof record === 'string' ? undefined : record.user;
+    const user = connection.admission === null ? undefined : userOf(connection.admission);
     if (user !== undefined) this.publisher.subscribe(connection, userKey(user));
     reportOpen(ws.remoteAddress, ws.protocol, ws._extensionsValue);
   }
